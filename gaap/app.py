@@ -180,8 +180,10 @@ def build_app(component: Component) -> FastAPI:
             **component.checks,
         }
         ready, report = await readiness(component.name, checks, required={"database"})
-        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": report},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": report},
+            status_code=200 if ready else 503,
+        )
 
     app.add_route("/healthz", healthz, include_in_schema=False)
     app.add_route("/readyz", readyz, include_in_schema=False)

@@ -212,8 +212,11 @@ class PayFamily(ErrorFamily):
         if fault == Fault.unavailable:
             return {"code": "P0999", "description": detail or "Pay is unavailable, try again later"}
         if fault == Fault.body_too_large:
-            return {"code": "P0920", "description": "Request blocked by security rules. Please consult API "
-                    "documentation for more information. Reason: request body is too large"}
+            return {
+                "code": "P0920",
+                "description": "Request blocked by security rules. Please consult API "
+                "documentation for more information. Reason: request body is too large",
+            }
         reasons = {
             Fault.not_found: "Not Found",
             Fault.method_not_allowed: "Method Not Allowed",
@@ -224,8 +227,10 @@ class PayFamily(ErrorFamily):
             Fault.unauthenticated: "Unauthorized",
         }
         if fault == Fault.internal:
-            return {"code": 500, "message": f"There was an error processing your request. It has been logged "
-                    f"(ID {request_id})."}
+            return {
+                "code": 500,
+                "message": f"There was an error processing your request. It has been logged (ID {request_id}).",
+            }
         return {"code": status, "message": f"HTTP {status} {reasons[fault]}"}
 
 
@@ -255,7 +260,10 @@ class OAuthFamily(ErrorFamily):
             Fault.unavailable: "The service is temporarily unavailable",
             Fault.timeout: "The service is temporarily unavailable",
         }
-        return {"error": code, "error_description": detail or messages.get(fault, "The request was not valid")}
+        return {
+            "error": code,
+            "error_description": detail or messages.get(fault, "The request was not valid"),
+        }
 
 
 FAMILIES: dict[str, ErrorFamily] = {

@@ -7,6 +7,7 @@ The servers are real and started outside pytest by `make test` (see `gaap/embedd
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -55,8 +56,9 @@ def postgres_dsn() -> str:
 @pytest.fixture(scope="session")
 def make_postgres_database(postgres_dsn: str, worker_id: str) -> Iterator[object]:
     """A factory: `make_postgres_database("gateway")` -> a fresh `postgresql+asyncpg://` URL for this worker."""
-    import asyncpg  # noqa: PLC0415
-    import asyncio  # noqa: PLC0415
+    import asyncio
+
+    import asyncpg
 
     created: list[str] = []
 
@@ -76,7 +78,6 @@ def make_postgres_database(postgres_dsn: str, worker_id: str) -> Iterator[object
 
     yield factory
     for name in created:
-        try:
+        # The cluster is thrown away at the end of the run anyway.
+        with contextlib.suppress(Exception):
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        except Exception:  # the cluster is thrown away at the end of the run anyway
-            pass

@@ -1,0 +1,65 @@
+# GaaP: the two commands are `make run` and `make test`; everything they need is set up on the way.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install when the pins or the package definition change.
+PY_STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+ASSETS_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package.json frontend/package-lock.json | sha1sum | cut -c1-12)
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint format bench soak bootstrap system-test-deps clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY_STAMP): constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(ASSETS_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f frontend/node_modules/.installed-* && touch $@
+
+gaap/pages/static/govuk/.built: $(ASSETS_STAMP) $(PY_STAMP)
+	$(BIN)/python -m gaap.pages.assets
+	@touch $@
+
+bootstrap: $(PY_STAMP) gaap/pages/static/govuk/.built ## Virtualenv, pinned packages, GOV.UK Frontend assets
+
+run: bootstrap ## Start the whole platform on embedded defaults (ARGS="--port 8000 --data-dir ./var")
+	$(BIN)/gaap up $(ARGS)
+
+system-test-deps: ## Debian packages the tests need (redis-server, chromium), when missing and running as root
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing" >&2; exit 1; fi; \
+	fi
+
+test: bootstrap system-test-deps ## The whole suite against throwaway PostgreSQL and Redis, then the embedded smoke test
+	$(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -n 2 -m "not embedded" $(PYTEST_ARGS)
+	$(BIN)/pytest -m embedded $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff format --check, ruff check, mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy gaap gateway services
+
+format: bootstrap ## Apply ruff's formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: bootstrap ## Benchmarks: production topology under wrk; writes bench/results.md
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench.run $(ARGS)
+
+clean: ## Remove the virtualenv, front-end packages and built assets
+	rm -rf $(VENV) frontend/node_modules gaap/pages/static

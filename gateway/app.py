@@ -1,0 +1,107 @@
+"""The gateway process: its own FastAPI app (console, admin API, assets, health) behind the forwarding front door."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from gaap.app import Component, build_app
+from gaap.principal import PrincipalSigner
+from gaap.ratelimit import GcraLimiter
+from gaap.settings import parse_keyring
+from gateway.answers import Answers
+from gateway.audit.endpoints import router as audit_router
+from gateway.auth.credentials import CredentialStore
+from gateway.front import GatewayFront
+from gateway.keys.endpoints import router as keys_router
+from gateway.keys.service import KeyMaterial
+from gateway.limits import RatePolicies
+from gateway.proxy import Forwarder
+from gateway.settings import GatewaySettings
+from gateway.tenants.endpoints import router as tenants_router
+
+log = structlog.get_logger("gateway.app")
+USAGE_FLUSH_SECONDS = 60.0
+
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
+    settings = settings or GatewaySettings()
+    answers = Answers(html_error=_html_error)
+    front_holder: dict[str, GatewayFront] = {}
+
+    async def start(app: FastAPI) -> None:
+        front = front_holder["front"]
+        material: KeyMaterial = app.state.key_material
+        store = CredentialStore(app.state.db, material, ttl=settings.credential_cache_ttl)
+        forwarder = Forwarder(
+            {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url},
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_timeout,
+            pool_size=settings.upstream_pool_size,
+        )
+        await forwarder.start()
+        front.state.store = store
+        front.state.forwarder = forwarder
+        front.state.policies = RatePolicies(GcraLimiter(app.state.redis, cooldown=1.0), settings)
+        front.state.signer = PrincipalSigner(
+            parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds
+        )
+        app.state.credential_store = store
+        app.state.background = [
+            asyncio.create_task(store.listen_for_invalidations(app.state.redis)),
+            asyncio.create_task(_flush_usage_forever(store)),
+        ]
+
+    async def stop(app: FastAPI) -> None:
+        front = front_holder["front"]
+        for task in getattr(app.state, "background", []):
+            task.cancel()
+        for task in getattr(app.state, "background", []):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if front.state.store is not None:
+            with contextlib.suppress(Exception):
+                await front.state.store.flush_usage()
+        if front.state.forwarder is not None:
+            await front.state.forwarder.close()
+
+    own = build_app(
+        Component(
+            name="gateway",
+            settings=settings,
+            family="platform",
+            routers=[tenants_router, keys_router, audit_router],
+            title="GaaP gateway admin API",
+            on_startup=[start],
+            on_shutdown=[stop],
+        )
+    )
+    own.state.key_material = KeyMaterial.from_settings(settings)
+    front = GatewayFront(own, settings, answers)
+    front_holder["front"] = front
+    return front
+
+
+async def _flush_usage_forever(store: CredentialStore) -> None:
+    while True:
+        await asyncio.sleep(USAGE_FLUSH_SECONDS)
+        try:
+            await store.flush_usage()
+        except Exception as exc:  # the next flush tries again; last-used is advisory
+            log.warning("could not record key usage", error=type(exc).__name__)
+
+
+def _html_error(status: int, request_id: str, lang: str) -> Response:
+    from gaap.pages.errors import render_error_page_standalone
+
+    return render_error_page_standalone(status, request_id=request_id, lang=lang)
+
+
+def app_factory() -> Any:
+    """For `uvicorn --factory gateway.app:app_factory`."""
+    return create_app()

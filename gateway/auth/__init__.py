@@ -1,0 +1,1 @@
+"""Authenticating API callers at the gateway: Notify JWT keys and Pay bearer keys."""

@@ -1,0 +1,1 @@
+"""API keys: Notify-style JWT keys and Pay-style bearer keys, and the platform's admin tokens."""

@@ -1,0 +1,60 @@
+"""Gateway settings (prefix `GATEWAY_`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings
+
+
+class GatewaySettings(ComponentSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    component: ClassVar[str] = "gateway"
+    secret_fields: ClassVar[tuple[str, ...]] = (
+        "principal_keys",
+        "key_encryption_keys",
+        "key_hash_pepper",
+        "pay_key_checksum_secret",
+        "csrf_secret",
+    )
+
+    #: Where each component's API process listens (never public).
+    notify_url: str = "http://127.0.0.1:8001"
+    pay_url: str = "http://127.0.0.1:8002"
+    identity_url: str = "http://127.0.0.1:8003"
+    #: Optional host-based routing: "host=component[,host=component]", e.g. "pay.example.org=pay".
+    hosts: str = ""
+
+    #: AES-GCM keyring ("kid:base64[,...]") for Notify key secrets, which HS256 verification must read back.
+    key_encryption_keys: SecretStr = SecretStr("dev:" + DEV_ENCRYPTION_KEY)
+    #: HMAC pepper for stored Pay keys and admin tokens.
+    key_hash_pepper: SecretStr = SecretStr(DEV_SECRET)
+    #: HMAC-SHA1 secret behind the Pay key checksum (rejects garbage keys without a database read).
+    pay_key_checksum_secret: SecretStr = SecretStr(DEV_SECRET)
+    csrf_secret: SecretStr = SecretStr(DEV_SECRET)
+
+    #: Largest request body forwarded. Precompiled letters are 2 MiB before base64; bulk CSVs are larger.
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_bulk_body_bytes: int = 64 * 1024 * 1024
+    upstream_connect_timeout: float = 2.0
+    upstream_timeout: float = 30.0
+    upstream_pool_size: int = 256
+    #: Seconds the in-memory cache of services and keys may be stale (revocation is also pushed over Redis).
+    credential_cache_ttl: float = 5.0
+    #: Client addresses whose X-Forwarded-For is believed (comma-separated), e.g. a load balancer.
+    trusted_proxies: str = ""
+
+    #: Per-IP limits for paths without an API key (pages, OAuth endpoints, provider webhooks).
+    anonymous_rate_per_minute: int = 600
+    anonymous_burst: int = 120
+    #: Pay's per-process fallback when Redis is unreachable (pay spec §4.4).
+    pay_fallback_post_per_second: int = 5
+    pay_fallback_other_per_second: int = 25
+
+
+def load_settings() -> GatewaySettings:
+    return GatewaySettings()

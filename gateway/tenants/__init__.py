@@ -1,0 +1,1 @@
+"""Tenants: organisations (departments), their services, and team members with roles."""
