@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from gaap.cli import keys as key_cmds
 from gaap.cli import serve as serve_cmds
 
 app = typer.Typer(help="GaaP: Government as a Platform", no_args_is_help=True, add_completion=False)
 app.command("serve")(serve_cmds.serve)
 app.command("migrate")(serve_cmds.migrate)
+app.add_typer(key_cmds.app, name="principal-key")
+
+
+@app.command("up")
+def up(
+    port: int = typer.Option(8000, help="The gateway's public port"),
+    data_dir: Path = typer.Option(Path("var"), help="Where SQLite databases, secrets, mail and demo.json live"),
+    host: str = typer.Option("127.0.0.1", help="Address the gateway listens on"),
+) -> None:
+    """Start the whole platform on embedded defaults (Valkey, SQLite, SMTP sink, fake SMS provider)."""
+    from gaap.embedded.up import up as run_up
+
+    raise typer.Exit(run_up(port=port, data_dir=data_dir, host=host))
 
 
 def _register_component_commands() -> None:

@@ -1,0 +1,282 @@
+"""`gaap up`: the whole platform on one laptop, with one command.
+
+In order: secrets for this data dir (made once, kept in `secrets.json`), a Redis-compatible server, the SQLite
+databases brought to their latest migration (`gaap migrate`, its own step, before anything serves), the seed, and
+then every role as a supervised child: the development SMTP sink and fake SMS provider, the three services, and
+the gateway last, on the public port. When all answer `/readyz` it prints the console URL and the demo
+credentials and writes `<data-dir>/demo.json`. Ctrl-C or SIGTERM stops every child and the Redis server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gaap.embedded.ports import free_port, port_is_open
+from gaap.embedded.redis_server import RedisServer
+from gaap.embedded.supervisor import ChildSpec, Supervisor
+from gaap.settings import derive_audience_key, format_keyring, parse_keyring
+
+SERVICES = ("notify", "pay", "identity")
+CONSOLE_EMAIL = "admin@demo.gaap.test"
+
+
+def _key(nbytes: int = 32) -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+
+
+def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """This data dir's secrets: random, made on first run, readable only by the owner."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        existing: dict[str, str] = json.loads(path.read_text())
+        return existing
+    values = {
+        "principal_keys": f"p1:{_key()}",
+        "key_encryption_keys": f"k1:{_key()}",
+        "key_hash_pepper": _key(),
+        "pay_key_checksum_secret": _key(),
+        "csrf_secret": _key(),
+        "console_password": secrets.token_urlsafe(12),
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values, indent=2))
+    return values
+
+
+def child_environment(
+    *,
+    data_dir: Path,
+    port: int,
+    redis_url: str,
+    ports: dict[str, int],
+    smtp_port: int,
+    sms_port: int,
+    values: dict[str, str],
+) -> dict[str, str]:
+    public = f"http://127.0.0.1:{port}"
+    master = parse_keyring(values["principal_keys"])
+    env = {
+        "GAAP_ENV": "development",
+        "GAAP_DATA_DIR": str(data_dir),
+        "GAAP_PUBLIC_BASE_URL": public,
+        "GAAP_REDIS_URL": redis_url,
+        "GATEWAY_PRINCIPAL_KEYS": values["principal_keys"],
+        "GATEWAY_KEY_ENCRYPTION_KEYS": values["key_encryption_keys"],
+        "GATEWAY_KEY_HASH_PEPPER": values["key_hash_pepper"],
+        "GATEWAY_PAY_KEY_CHECKSUM_SECRET": values["pay_key_checksum_secret"],
+        "GATEWAY_CSRF_SECRET": values["csrf_secret"],
+        "NOTIFY_SMTP_HOST": "127.0.0.1",
+        "NOTIFY_SMTP_PORT": str(smtp_port),
+        "NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{sms_port}",
+        "NOTIFY_DEV_MAILDIR": str(data_dir / "mail"),
+        "NOTIFY_DEV_SMS_STORE": str(data_dir / "sms"),
+    }
+    for name in SERVICES:
+        env[f"GATEWAY_{name.upper()}_URL"] = f"http://127.0.0.1:{ports[name]}"
+        # Each service holds only the key derived for its own audience.
+        env[f"{name.upper()}_PRINCIPAL_KEYS"] = format_keyring(
+            [(kid, derive_audience_key(key, name)) for kid, key in master]
+        )
+    return env
+
+
+async def _seed(data_dir: Path, console_email: str) -> dict[str, Any]:
+    from gaap.db.engine import Database
+    from gateway.keys.service import KeyMaterial
+    from gateway.seed import seed
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    previous_path = data_dir / "demo.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        async with db.write_session() as session:
+            result = await seed(
+                session, KeyMaterial.from_settings(settings), console_email=console_email, previous=previous
+            )
+    finally:
+        await db.dispose()
+    return result.__dict__
+
+
+def demo_document(*, port: int, data_dir: Path, seeded: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    gateway_url = f"http://127.0.0.1:{port}"
+    previous_path = data_dir / "demo.json"
+    document: dict[str, Any] = json.loads(previous_path.read_text()) if previous_path.exists() else {}
+    document.update(
+        {
+            "gateway_url": gateway_url,
+            "console": {
+                "url": f"{gateway_url}/console",
+                "email": CONSOLE_EMAIL,
+                "password": values["console_password"],
+            },
+            "organisation_id": seeded["organisation_id"],
+            "service_id": seeded["service_id"],
+        }
+    )
+    document.setdefault("notify", {}).update(seeded["notify_keys"])
+    document.setdefault("pay", {})["test_key"] = seeded["pay_test_key"]
+    return document
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n")
+    os.chmod(temporary, 0o600)
+    temporary.replace(path)
+
+
+def _children(
+    python: str,
+    *,
+    host: str,
+    port: int,
+    ports: dict[str, int],
+    smtp_port: int,
+    sms_port: int,
+    data_dir: Path,
+    env: dict[str, str],
+) -> list[ChildSpec]:
+    gaap = [python, "-m", "gaap.cli.main"]
+    specs = [
+        ChildSpec(
+            "smtp-sink",
+            [
+                python,
+                "-m",
+                "gaap.embedded.smtp_sink",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(smtp_port),
+                "--maildir",
+                str(data_dir / "mail"),
+            ],
+            env=env,
+        ),
+        ChildSpec(
+            "fake-sms",
+            [
+                python,
+                "-m",
+                "gaap.embedded.fake_sms",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(sms_port),
+                "--store",
+                str(data_dir / "sms"),
+            ],
+            env=env,
+        ),
+    ]
+    for name in SERVICES:
+        specs.append(
+            ChildSpec(
+                name,
+                [*gaap, "serve", name, "--port", str(ports[name])],
+                env=env,
+                ready_url=f"http://127.0.0.1:{ports[name]}/readyz",
+            )
+        )
+    specs.append(
+        ChildSpec(
+            "gateway",
+            [*gaap, "serve", "gateway", "--host", host, "--port", str(port)],
+            env=env,
+            ready_url=f"http://127.0.0.1:{port}/readyz",
+        )
+    )
+    return specs
+
+
+def banner(document: dict[str, Any], data_dir: Path) -> str:
+    console = document["console"]
+    return "\n".join(
+        [
+            "",
+            "GaaP is running.",
+            f"  Console:   {console['url']}",
+            f"  Sign in:   {console['email']} / {console['password']}",
+            f"  Gateway:   {document['gateway_url']}",
+            f"  Demo keys: {data_dir / 'demo.json'}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def up(
+    *, port: int = 8000, data_dir: Path = Path("var"), host: str = "127.0.0.1", say: Callable[[str], None] = print
+) -> int:
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if port_is_open("127.0.0.1", port):
+        say(f"port {port} is already in use: stop what is using it or choose another with --port")
+        return 2
+    values = load_or_create_secrets(data_dir)
+    ports = {name: free_port() for name in SERVICES}
+    smtp_port, sms_port = free_port(), free_port()
+    redis = RedisServer(data_dir=data_dir / "redis", persist=True)
+    # SIGTERM during start-up must still stop the Redis server: turn it into the same path as Ctrl-C.
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        redis.start()
+        env = child_environment(
+            data_dir=data_dir,
+            port=port,
+            redis_url=redis.url,
+            ports=ports,
+            smtp_port=smtp_port,
+            sms_port=sms_port,
+            values=values,
+        )
+        child_env = {**os.environ, **env}
+        os.environ.update(env)
+        say(f"redis: {redis.url}; migrating the databases in {data_dir}")
+        subprocess.run([sys.executable, "-m", "gaap.cli.main", "migrate"], env=child_env, check=True)
+        seeded = asyncio.run(_seed(data_dir, CONSOLE_EMAIL))
+        document = demo_document(port=port, data_dir=data_dir, seeded=seeded, values=values)
+        _write_json(data_dir / "demo.json", document)
+        child_env.update(
+            {
+                "IDENTITY_NOTIFY_API_KEY": seeded["platform_notify_keys"]["identity"],
+                "PAY_NOTIFY_API_KEY": seeded["platform_notify_keys"]["pay"],
+                "GATEWAY_NOTIFY_API_KEY": seeded["platform_notify_keys"]["console"],
+            }
+        )
+        signal.signal(signal.SIGTERM, previous_term)
+        supervisor = Supervisor(on_ready=lambda: say(banner(document, data_dir)))
+        specs = _children(
+            sys.executable,
+            host=host,
+            port=port,
+            ports=ports,
+            smtp_port=smtp_port,
+            sms_port=sms_port,
+            data_dir=data_dir,
+            env=child_env,
+        )
+        return asyncio.run(supervisor.run(specs))
+    except KeyboardInterrupt:
+        say("stopped during start-up")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        redis.stop()

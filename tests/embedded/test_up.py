@@ -1,0 +1,134 @@
+"""`gaap up` end to end in embedded mode: Valkey, SQLite, every role supervised, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
+
+from tests.support import free_port
+
+pytestmark = pytest.mark.embedded
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc (parent links)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GAAP_", "GATEWAY_", "NOTIFY_", "PAY_", "IDENTITY_"))
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "gaap.cli.main", "up", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("gaap up did not become ready")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, str]:
+    below = descendants(proc.pid)
+    assert below, "gaap up should have child processes"
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in below) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in below if alive(p)]
+    assert not left, f"processes left behind: {left}"
+    return proc.returncode, output.decode()
+
+
+def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start(tmp_path, port)
+    try:
+        wait_ready(url, proc)
+        demo = json.loads((tmp_path / "demo.json").read_text())
+        assert demo["gateway_url"] == url
+        assert demo["console"]["url"] == f"{url}/console"
+        assert demo["console"]["email"] and demo["console"]["password"]
+        assert set(demo["notify"]) >= {"live_key", "team_key", "test_key"}
+        assert demo["pay"]["test_key"].startswith("api_test_")
+        assert (tmp_path / "gateway.db").exists()
+        assert oct((tmp_path / "secrets.json").stat().st_mode & 0o777) == "0o600"
+
+        # A demo key authenticates through the gateway and reaches notify, whose own 404 answers for now.
+        client = NotificationsAPIClient(demo["notify"]["test_key"], base_url=url)
+        with pytest.raises(HTTPError) as raised:
+            client.get("/v2/not-a-real-endpoint")
+        assert raised.value.status_code == 404
+        bad = NotificationsAPIClient(demo["notify"]["test_key"][:-4] + "0000", base_url=url)
+        with pytest.raises(HTTPError) as raised:
+            bad.get("/v2/notifications")
+        assert raised.value.status_code == 403
+        pay = httpx.get(f"{url}/v1/payments/nope", headers={"Authorization": "Bearer " + demo["pay"]["test_key"]})
+        assert pay.status_code == 404
+        assert pay.json() == {"code": 404, "message": "HTTP 404 Not Found"}
+    finally:
+        if proc.poll() is None:
+            code, output = stop(proc, signal.SIGINT)
+            assert code == 0, output
+    assert "GaaP is running." in output
+    assert demo["console"]["password"] in output
+
+    # A second run reuses the seed: same ids and keys, nothing duplicated.
+    proc = start(tmp_path, port)
+    try:
+        wait_ready(url, proc)
+        again = json.loads((tmp_path / "demo.json").read_text())
+        assert again["service_id"] == demo["service_id"]
+        assert again["notify"] == demo["notify"]
+        assert again["pay"]["test_key"] == demo["pay"]["test_key"]
+    finally:
+        if proc.poll() is None:
+            stop(proc, signal.SIGTERM)
