@@ -6,19 +6,20 @@ import math
 from collections.abc import Callable
 
 from starlette.responses import Response
+from starlette.types import Scope
 
 from gaap.errors import FAMILIES, ApiError, Fault, json_response
 from gaap.ratelimit import Decision
 
-#: Renders an HTML error page: (status, request_id, language) -> Response. Set by the app from the page layer.
-HtmlErrorRenderer = Callable[[int, str, str], Response]
+#: Renders the HTML error page for a request: (scope, status, retry_after) -> Response.
+HtmlErrorRenderer = Callable[[Scope, int, int | None], Response]
 
 
 class Answers:
     def __init__(self, html_error: HtmlErrorRenderer) -> None:
         self.html_error = html_error
 
-    def fault(self, family: str, fault: Fault, request_id: str, lang: str = "en") -> Response:
+    def fault(self, family: str, fault: Fault, request_id: str, scope: Scope) -> Response:
         if family == "html":
             status = {
                 Fault.body_too_large: 413,
@@ -26,7 +27,7 @@ class Answers:
                 Fault.timeout: 504,
                 Fault.not_found: 404,
             }.get(fault, 500)
-            return self.html_error(status, request_id, lang)
+            return self.html_error(scope, status, 30 if status == 503 else None)
         return FAMILIES[family].fault(fault, request_id)
 
     def error(self, family: str, error: ApiError, request_id: str) -> Response:
@@ -40,9 +41,9 @@ class Answers:
         family: str,
         decision: Decision,
         request_id: str,
+        scope: Scope,
         *,
         notify_key_type: str | None = None,
-        lang: str = "en",
     ) -> Response:
         retry_after = str(max(1, math.ceil(decision.retry_after)))
         if family == "notify":
@@ -66,8 +67,6 @@ class Answers:
             }
             return json_response(429, body, {"Retry-After": retry_after})
         if family == "html":
-            response = self.html_error(429, request_id, lang)
-            response.headers["Retry-After"] = retry_after
-            return response
+            return self.html_error(scope, 429, int(retry_after))
         body = {"error": "TooManyRequests", "message": "Too many requests", "request_id": request_id}
         return json_response(429, body, {"Retry-After": retry_after})

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from gaap.app import Component, build_app
+from gaap.pages import Pages, assets_app, render_error_page
 from gaap.principal import PrincipalSigner
 from gaap.ratelimit import GcraLimiter
 from gaap.settings import parse_keyring
 from gateway.answers import Answers
 from gateway.audit.endpoints import router as audit_router
 from gateway.auth.credentials import CredentialStore
+from gateway.console.endpoints import router as console_router
 from gateway.front import GatewayFront
 from gateway.keys.endpoints import router as keys_router
 from gateway.keys.service import KeyMaterial
@@ -26,12 +32,12 @@ from gateway.settings import GatewaySettings
 from gateway.tenants.endpoints import router as tenants_router
 
 log = structlog.get_logger("gateway.app")
+CONSOLE_DIR = Path(__file__).parent / "console"
 USAGE_FLUSH_SECONDS = 60.0
 
 
 def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
-    answers = Answers(html_error=_html_error)
     front_holder: dict[str, GatewayFront] = {}
 
     async def start(app: FastAPI) -> None:
@@ -39,7 +45,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         material: KeyMaterial = app.state.key_material
         store = CredentialStore(app.state.db, material, ttl=settings.credential_cache_ttl)
         forwarder = Forwarder(
-            {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url},
+            front.upstreams,
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
             pool_size=settings.upstream_pool_size,
@@ -75,15 +81,27 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
             name="gateway",
             settings=settings,
             family="platform",
-            routers=[tenants_router, keys_router, audit_router],
+            routers=[tenants_router, keys_router, audit_router, console_router],
             title="GaaP gateway admin API",
             on_startup=[start],
             on_shutdown=[stop],
         )
     )
     own.state.key_material = KeyMaterial.from_settings(settings)
-    front = GatewayFront(own, settings, answers)
+    pages = Pages(
+        [CONSOLE_DIR / "templates"],
+        locale_dirs=[CONSOLE_DIR / "locale"],
+        csrf_secret=settings.csrf_secret.get_secret_value(),
+        secure=not settings.platform.is_development,
+        service_name="GaaP console",
+        service_url="/console",
+        form_action=("'self'",),
+    )
+    pages.install(own, page_prefixes=("/console",))
+    own.mount("/assets", assets_app())
+    front = GatewayFront(own, settings, Answers(html_error=partial(_html_error, own)))
     front_holder["front"] = front
+    own.state.front = front
     return front
 
 
@@ -96,10 +114,9 @@ async def _flush_usage_forever(store: CredentialStore) -> None:
             log.warning("could not record key usage", error=type(exc).__name__)
 
 
-def _html_error(status: int, request_id: str, lang: str) -> Response:
-    from gaap.pages.errors import render_error_page_standalone
-
-    return render_error_page_standalone(status, request_id=request_id, lang=lang)
+def _html_error(app: FastAPI, scope: Scope, status: int, retry_after: int | None) -> Response:
+    """The gateway's own error page for a page path it could not forward (429, 503, ...)."""
+    return render_error_page(Request({**scope, "app": app}), status, retry_after=retry_after)
 
 
 def app_factory() -> Any:

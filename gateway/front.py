@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
 
 import structlog
 from starlette.responses import Response
@@ -63,6 +62,8 @@ class GatewayFront:
         self.router = Router(settings.hosts)
         self.answers = answers
         self.state = FrontState()
+        #: Where each component listens, for the console's status page.
+        self.upstreams = {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url}
         self.trusted_proxies = {p.strip() for p in settings.trusted_proxies.split(",") if p.strip()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +89,7 @@ class GatewayFront:
         try:
             if route is BLOCKED:
                 status = await _send(
-                    self.answers.fault("platform", Fault.not_found, request_id),
+                    self.answers.fault("platform", Fault.not_found, request_id, scope),
                     scope,
                     receive,
                     tracking_send,
@@ -101,7 +102,7 @@ class GatewayFront:
             if started:
                 raise
             status = await _send(
-                self.answers.fault(route.family, Fault.internal, request_id), scope, receive, send, request_id
+                self.answers.fault(route.family, Fault.internal, request_id, scope), scope, receive, send, request_id
             )
         finally:
             request_id_var.reset(token)
@@ -135,7 +136,6 @@ class GatewayFront:
 
     async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send, request_id: str) -> int:
         family = route.family
-        lang = "cy" if "cy" in parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", []) else "en"
         try:
             principal, service = await self._authenticate(route, scope, request_id)
         except NotifyAuthError as exc:
@@ -150,7 +150,7 @@ class GatewayFront:
             outcome = await policies.check(route, scope["method"], scope["path"], principal, service, client_ip)
         except Unavailable:
             return await _send(
-                self.answers.fault(family, Fault.unavailable, request_id, lang),
+                self.answers.fault(family, Fault.unavailable, request_id, scope),
                 scope,
                 receive,
                 send,
@@ -159,7 +159,7 @@ class GatewayFront:
         decision = outcome.decision
         if decision is not None and not decision.allowed:
             response = self.answers.rate_limited(
-                family, decision, request_id, notify_key_type=outcome.notify_key_type, lang=lang
+                family, decision, request_id, scope, notify_key_type=outcome.notify_key_type
             )
             return await _send(response, scope, receive, send, request_id)
 
@@ -194,7 +194,7 @@ class GatewayFront:
             )
         except BodyTooLarge:
             return await _send(
-                self.answers.fault(family, Fault.body_too_large, request_id, lang),
+                self.answers.fault(family, Fault.body_too_large, request_id, scope),
                 scope,
                 receive,
                 send,
@@ -203,7 +203,7 @@ class GatewayFront:
         except UpstreamFailure as exc:
             log.warning("upstream failed", component=route.component, fault=exc.fault.value, path=scope["path"])
             return await _send(
-                self.answers.fault(family, exc.fault, request_id, lang), scope, receive, send, request_id
+                self.answers.fault(family, exc.fault, request_id, scope), scope, receive, send, request_id
             )
         except ClientGone:
             return 499

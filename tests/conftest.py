@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 def _env(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        pytest.fail(f"{name} is not set: run the suite with `make test` (or `python -m gaap.embedded.testservers -- pytest ...`)")
+        pytest.fail(f"{name} is not set: run the suite with `make test` (it starts the servers)")
     return value
 
 

@@ -1,4 +1,5 @@
-"""Running real HTTP servers inside the test process (uvicorn in a thread) for tests that need the network."""
+"""Real HTTP servers inside the test process: uvicorn in a background thread on a loopback socket it already holds
+(so no other process can take the port between choosing it and listening)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -18,33 +19,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextmanager
-def serve_in_thread(app: Any, port: int | None = None, *, factory: bool = False) -> Iterator[str]:
-    """Serve an ASGI app on loopback until the block ends; yields its base URL."""
-    port = port or free_port()
+def serve_in_thread(app: ASGIApp, *, lifespan: str = "auto", timeout: float = 15.0) -> Iterator[str]:
+    """Serve `app` until the block ends; yields `http://127.0.0.1:PORT`."""
+    sock = _bound_socket()
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        factory=factory,
-        log_config=None,
-        access_log=False,
-        loop="asyncio",
-        lifespan="on",
-        timeout_keep_alive=75,
+        app, lifespan=lifespan, log_config=None, access_log=False, loop="asyncio", timeout_keep_alive=75
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + timeout
     while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("server failed to start")
-        if time.monotonic() > deadline:
-            raise TimeoutError("server did not start in time")
-        time.sleep(0.01)
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout)
+        sock.close()

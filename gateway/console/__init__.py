@@ -1,0 +1,1 @@
+"""The console: the pages where departments run their use of the platform."""
