@@ -7,7 +7,7 @@ family installed for every error path (no FastAPI `{"detail": ...}` body ever es
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -79,6 +80,42 @@ def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id") or request.headers.get(REQUEST_ID_HEADER, ""))
 
 
+def validation_response(family: ErrorFamily, exc: RequestValidationError, request_id: str) -> Response:
+    """FastAPI's validation failure, answered as the family's bad-request (or bad-JSON) fault, never a 422."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return family.fault(Fault.bad_json, request_id)
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+    return family.fault(Fault.bad_request, request_id, detail)
+
+
+def family_route(name: str) -> type[APIRoute]:
+    """A route class answering errors in another family than the app's: e.g. a Notify-format app's internal API,
+    which uses the platform format like everything new."""
+    family = FAMILIES[name]
+
+    class FamilyRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            original = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                try:
+                    return await original(request)
+                except FaultError as exc:
+                    return family.fault(exc.fault, request_id_of(request), exc.detail)
+                except ApiError as exc:
+                    return family.render(exc, request_id_of(request))
+                except RequestValidationError as exc:
+                    return validation_response(family, exc, request_id_of(request))
+
+            return handler
+
+    FamilyRoute.__name__ = f"{name.capitalize()}Route"
+    return FamilyRoute
+
+
 def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -98,13 +135,7 @@ def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
-        if first.get("type") == "json_invalid":
-            return family.fault(Fault.bad_json, request_id_of(request))
-        return family.fault(Fault.bad_request, request_id_of(request), detail)
+        return validation_response(family, exc, request_id_of(request))
 
     async def on_unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)

@@ -29,6 +29,7 @@ from gateway.keys.service import KeyMaterial
 from gateway.limits import RatePolicies
 from gateway.proxy import Forwarder
 from gateway.settings import GatewaySettings
+from gateway.sync.service import Pusher
 from gateway.tenants.endpoints import router as tenants_router
 
 log = structlog.get_logger("gateway.app")
@@ -54,10 +55,11 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         front.state.store = store
         front.state.forwarder = forwarder
         front.state.policies = RatePolicies(GcraLimiter(app.state.redis, cooldown=1.0), settings)
-        front.state.signer = PrincipalSigner(
+        front.state.signer = signer = PrincipalSigner(
             parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds
         )
         app.state.credential_store = store
+        app.state.pusher = Pusher(app.state.db, front.upstreams, signer)
         app.state.background = [
             asyncio.create_task(store.listen_for_invalidations(app.state.redis)),
             asyncio.create_task(_flush_usage_forever(store)),
@@ -75,6 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
                 await front.state.store.flush_usage()
         if front.state.forwarder is not None:
             await front.state.forwarder.close()
+        if getattr(app.state, "pusher", None) is not None:
+            await app.state.pusher.close()
 
     own = build_app(
         Component(

@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.engine import Database
 from gaap.errors import ApiError
+from gaap.principal import PrincipalSigner
+from gaap.settings import parse_keyring
 from gateway.audit import service as audit
 from gateway.auth.credentials import announce_invalidation
 from gateway.keys import repository as key_repo
 from gateway.keys import service as keys
 from gateway.keys.service import KeyMaterial
 from gateway.settings import GatewaySettings
+from gateway.sync.service import Pusher
 from gateway.tenants import repository as tenant_repo
 from gateway.tenants import service as tenants
 
@@ -37,14 +40,19 @@ admin_app = typer.Typer(help="Admin tokens for the gateway's admin API", no_args
 audit_app = typer.Typer(help="The hash-chained audit log", no_args_is_help=True)
 
 
-def _run(work: Callable[[AsyncSession, GatewaySettings], Awaitable[T]]) -> T:
+def _run(work: Callable[[AsyncSession, GatewaySettings], Awaitable[T]], *, push: bool = False) -> T:
+    """Run `work` in one transaction; with `push`, then tell the services about the change (the gateway worker
+    delivers it later if a service is not up)."""
     settings = GatewaySettings()
 
     async def main() -> T:
         db = Database(settings.database_url, pool_size=1)
         try:
             async with db.write_session() as session:
-                return await work(session, settings)
+                result = await work(session, settings)
+            if push:
+                await _push(db, settings)
+            return result
         finally:
             await db.dispose()
 
@@ -53,6 +61,18 @@ def _run(work: Callable[[AsyncSession, GatewaySettings], Awaitable[T]]) -> T:
     except ApiError as exc:
         typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from None
+
+
+async def _push(db: Database, settings: GatewaySettings) -> None:
+    signer = PrincipalSigner(parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds)
+    upstreams = {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url}
+    pusher = Pusher(db, upstreams, signer)
+    try:
+        counts = await pusher.deliver_pending()
+    finally:
+        await pusher.close()
+    if counts.get("pending"):
+        typer.echo("some services could not be told yet; the gateway worker will retry", err=True)
 
 
 def _echo(data: dict[str, Any], as_json: bool) -> None:
@@ -80,7 +100,7 @@ def org_list() -> None:
 @org_app.command("archive")
 def org_archive(organisation_id: uuid.UUID) -> None:
     """Archive an organisation and its services."""
-    _run(lambda s, _: tenants.archive_organisation(s, organisation_id, actor=ACTOR))
+    _run(lambda s, _: tenants.archive_organisation(s, organisation_id, actor=ACTOR), push=True)
     typer.echo("archived")
 
 
@@ -95,7 +115,8 @@ def service_create(
     service = _run(
         lambda s, _: tenants.create_service(
             s, organisation_id=organisation_id, name=name, restricted=not live, actor=ACTOR
-        )
+        ),
+        push=True,
     )
     _echo({"id": service.id, "name": service.name, "restricted": service.restricted}, json_out)
 
@@ -124,7 +145,8 @@ def service_set(
             restricted=None if live is None else not live,
             rate_limit=rate_limit,
             pay_rate_tier=pay_rate_tier,
-        )
+        ),
+        push=True,
     )
     typer.echo("updated")
 
@@ -132,7 +154,7 @@ def service_set(
 @service_app.command("archive")
 def service_archive(service_id: uuid.UUID) -> None:
     """Archive a service: its keys stop working."""
-    _run(lambda s, _: tenants.archive_service(s, service_id, actor=ACTOR))
+    _run(lambda s, _: tenants.archive_service(s, service_id, actor=ACTOR), push=True)
     typer.echo("archived")
 
 
@@ -143,7 +165,7 @@ def member_add(
     role: list[str] = typer.Option([], "--role", help="Repeat for several roles"),
 ) -> None:
     """Add a team member."""
-    member = _run(lambda s, _: tenants.add_member(s, service_id, email=email, roles=role, actor=ACTOR))
+    member = _run(lambda s, _: tenants.add_member(s, service_id, email=email, roles=role, actor=ACTOR), push=True)
     typer.echo(f"{member.id}  {member.email}  {','.join(member.roles)}")
 
 

@@ -21,11 +21,18 @@ class ComponentInfo:
     settings: str
     app: str
     family: str
+    #: `module:function` returning the worker role's `WorkerSpec`, for components that have background work.
+    worker: str | None = None
 
 
 COMPONENTS: dict[str, ComponentInfo] = {
     "gateway": ComponentInfo(
-        "gateway", "gateway", "gateway.settings:GatewaySettings", "gateway.app:create_app", "platform"
+        "gateway",
+        "gateway",
+        "gateway.settings:GatewaySettings",
+        "gateway.app:create_app",
+        "platform",
+        worker="gateway.worker:worker_spec",
     ),
     "notify": ComponentInfo(
         "notify",
@@ -46,6 +53,10 @@ COMPONENTS: dict[str, ComponentInfo] = {
     ),
 }
 SERVICES = ("notify", "pay", "identity")
+
+
+def with_workers() -> list[str]:
+    return [name for name, info in COMPONENTS.items() if info.worker]
 
 
 def resolve(dotted: str) -> Any:

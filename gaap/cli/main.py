@@ -12,6 +12,7 @@ from gaap.cli import serve as serve_cmds
 app = typer.Typer(help="GaaP: Government as a Platform", no_args_is_help=True, add_completion=False)
 app.command("serve")(serve_cmds.serve)
 app.command("migrate")(serve_cmds.migrate)
+app.command("worker")(serve_cmds.worker)
 app.add_typer(key_cmds.app, name="principal-key")
 
 

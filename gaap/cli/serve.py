@@ -8,7 +8,7 @@ import typer
 import uvicorn
 
 from gaap.app import configure_process_logging
-from gaap.cli.components import COMPONENTS, component, load_settings, migrations_dir
+from gaap.cli.components import COMPONENTS, component, load_settings, migrations_dir, resolve
 from gaap.db.migrate import upgrade
 
 
@@ -54,3 +54,16 @@ def migrate(
             continue
         asyncio.run(upgrade(directory, settings.database_url))
         typer.echo(f"{name}: migrated")
+
+
+def worker(role: str = typer.Argument(..., help="A component with background work, e.g. gateway")) -> None:
+    """Run one component's worker role: its job lanes and its periodic sweeps."""
+    from gaap.jobs import run_worker
+
+    info = component(role)
+    if info.worker is None:
+        typer.secho(f"{role} has no worker role", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    settings = load_settings(role)
+    configure_process_logging(settings, f"{role}-worker")
+    run_worker(resolve(info.worker)(settings))

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gaap.cli.components import with_workers
 from gaap.embedded.ports import free_port, port_is_open
 from gaap.embedded.redis_server import RedisServer
 from gaap.embedded.supervisor import ChildSpec, Supervisor
@@ -149,38 +150,14 @@ def _children(
     data_dir: Path,
     env: dict[str, str],
 ) -> list[ChildSpec]:
+    """Every role, in start order: the delivery doubles, the services, the gateway once they answer, workers."""
     gaap = [python, "-m", "gaap.cli.main"]
+    local = "127.0.0.1"
+    smtp = [python, "-m", "gaap.embedded.smtp_sink", "--host", local, "--port", str(smtp_port)]
+    sms = [python, "-m", "gaap.embedded.fake_sms", "--host", local, "--port", str(sms_port)]
     specs = [
-        ChildSpec(
-            "smtp-sink",
-            [
-                python,
-                "-m",
-                "gaap.embedded.smtp_sink",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(smtp_port),
-                "--maildir",
-                str(data_dir / "mail"),
-            ],
-            env=env,
-        ),
-        ChildSpec(
-            "fake-sms",
-            [
-                python,
-                "-m",
-                "gaap.embedded.fake_sms",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(sms_port),
-                "--store",
-                str(data_dir / "sms"),
-            ],
-            env=env,
-        ),
+        ChildSpec("smtp-sink", [*smtp, "--maildir", str(data_dir / "mail")], env=env),
+        ChildSpec("fake-sms", [*sms, "--store", str(data_dir / "sms")], env=env),
     ]
     for name in SERVICES:
         specs.append(
@@ -188,7 +165,7 @@ def _children(
                 name,
                 [*gaap, "serve", name, "--port", str(ports[name])],
                 env=env,
-                ready_url=f"http://127.0.0.1:{ports[name]}/readyz",
+                ready_url=f"http://{local}:{ports[name]}/readyz",
             )
         )
     specs.append(
@@ -196,9 +173,10 @@ def _children(
             "gateway",
             [*gaap, "serve", "gateway", "--host", host, "--port", str(port)],
             env=env,
-            ready_url=f"http://127.0.0.1:{port}/readyz",
+            ready_url=f"http://{local}:{port}/readyz",
         )
     )
+    specs.extend(ChildSpec(f"{name}-worker", [*gaap, "worker", name], env=env) for name in with_workers())
     return specs
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from gaap.db.deps import DbSession, ReadSession
 from gateway.auth.admin import ADMIN_ERRORS, AdminActor
+from gateway.sync.deps import DeliverPushes
 from gateway.tenants import repository as repo
 from gateway.tenants import service as tenants
 from gateway.tenants.schemas import (
@@ -21,7 +22,7 @@ from gateway.tenants.schemas import (
     ServiceUpdate,
 )
 
-router = APIRouter(prefix="/console/api/v1", tags=["tenants"], responses=ADMIN_ERRORS)
+router = APIRouter(prefix="/console/api/v1", tags=["tenants"], responses=ADMIN_ERRORS, dependencies=[DeliverPushes])
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +50,9 @@ class Service(TimestampMixin, Base):
     rate_limit: Mapped[int] = mapped_column(Integer, nullable=False, default=3000)
     #: Pay's rate-limit tier: "default", "elevated" or "low" (pay spec §4.4).
     pay_rate_tier: Mapped[str] = mapped_column(String(16), nullable=False, default="default")
+    #: Each component's own settings for this service (`{"notify": {...}}`), validated by that component when
+    #: the gateway pushes them: the gateway stores and forwards them without interpreting them.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (

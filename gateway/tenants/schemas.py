@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,8 @@ class ServiceUpdate(BaseModel):
     restricted: bool | None = None
     rate_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     pay_rate_tier: Literal["default", "elevated", "low"] | None = None
+    #: Per-component settings, e.g. `{"notify": {"sms_message_limit": 1000}}`; each component validates its own.
+    settings: dict[str, dict[str, Any]] | None = None
 
 
 class ServiceOut(BaseModel):
@@ -46,6 +48,7 @@ class ServiceOut(BaseModel):
     active: bool
     rate_limit: int
     pay_rate_tier: str
+    settings: dict[str, Any]
     created_at: datetime
     archived_at: datetime | None
 

@@ -4,12 +4,14 @@ session dependency commits (ARCHITECTURE rule 1)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.errors import BadRequest, Conflict, NotFound
 from gateway.audit import service as audit
+from gateway.sync.service import schedule
 from gateway.tenants import repository as repo
 from gateway.tenants.models import ROLES, Organisation, Service, TeamMember
 
@@ -112,6 +114,7 @@ async def create_service(
         organisation_id=org.id,
         details={"name": name, "restricted": restricted},
     )
+    await schedule(session, service)
     return service
 
 
@@ -124,6 +127,7 @@ async def update_service(
     restricted: bool | None = None,
     rate_limit: int | None = None,
     pay_rate_tier: str | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> Service:
     service = await require_service(session, service_id)
     changes: dict[str, object] = {}
@@ -141,6 +145,10 @@ async def update_service(
         if pay_rate_tier not in PAY_RATE_TIERS:
             raise BadRequest(f"pay_rate_tier must be one of {', '.join(PAY_RATE_TIERS)}", code="InvalidTier")
         changes["pay_rate_tier"] = service.pay_rate_tier = pay_rate_tier
+    if settings is not None:
+        merged = {**(service.settings or {}), **settings}
+        if merged != service.settings:
+            changes["settings"] = service.settings = merged
     if changes:
         await session.flush()
         await audit.record(
@@ -153,6 +161,7 @@ async def update_service(
             organisation_id=service.organisation_id,
             details=changes,
         )
+        await schedule(session, service)
     return service
 
 
@@ -162,6 +171,7 @@ async def _archive_service(session: AsyncSession, service: Service, *, actor: st
     service.archived_at = utcnow()
     service.active = False
     await session.flush()
+    await schedule(session, service)
     await audit.record(
         session,
         actor=actor,
@@ -222,6 +232,7 @@ async def add_member(
         organisation_id=service.organisation_id,
         details={"email": email, "roles": member.roles},
     )
+    await schedule(session, await require_service(session, member.service_id))
     return member
 
 
@@ -262,4 +273,5 @@ async def remove_member(
         service_id=service_id,
         details={"email": member.email},
     )
+    await schedule(session, await require_service(session, member.service_id))
     return member

@@ -1,0 +1,1 @@
+"""Notifications: accepting sends, reading them back, and their lifecycle."""

@@ -1,0 +1,1 @@
+"""Templates: email, text message and letter templates, with every version kept."""

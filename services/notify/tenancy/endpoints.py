@@ -1,0 +1,32 @@
+"""Notify's internal API (`/internal/*`), which the gateway never routes publicly."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from gaap.app import family_route
+from gaap.db.deps import DbSession
+from gaap.errors import Forbidden
+from services.notify.tenancy import service as tenancy
+from services.notify.tenancy.auth import GatewayCaller
+from services.notify.tenancy.schemas import ServiceDocument, ServiceState
+
+router = APIRouter(
+    prefix="/internal",
+    route_class=family_route("platform"),
+    tags=["internal"],
+    responses={400: {"description": "Invalid document"}, 401: {"description": "No principal token"},
+               403: {"description": "Not the gateway"}, 422: {"description": "Settings notify cannot honour"}},
+)
+
+
+@router.put("/services/{service_id}", response_model=ServiceState)
+async def put_service(service_id: uuid.UUID, document: ServiceDocument, session: DbSession, caller: GatewayCaller
+                      ) -> object:
+    """Create or replace notify's copy of a service (idempotent; older versions are ignored)."""
+    if caller.service_id != str(service_id):
+        raise Forbidden("The principal is for another service", code="WrongService")
+    service = await tenancy.apply_document(session, service_id, document)
+    return await tenancy.state(session, service)
