@@ -6,10 +6,21 @@ from pathlib import Path
 
 import typer
 
+from gaap import logging as gaap_logging
 from gaap.cli import keys as key_cmds
 from gaap.cli import serve as serve_cmds
 
 app = typer.Typer(help="GaaP: Government as a Platform", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def main() -> None:
+    """GaaP: Government as a Platform."""
+    # Administrative commands print their results on stdout; their logs (warnings only) go to stderr. Roles
+    # (`serve`, `worker`, `up`) configure their own logging.
+    gaap_logging.configure("cli", level="WARNING", json=False)
+
+
 app.command("serve")(serve_cmds.serve)
 app.command("migrate")(serve_cmds.migrate)
 app.command("worker")(serve_cmds.worker)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from gaap.app import Component, build_app
 from services.notify.settings import NotifySettings
+from services.notify.tenancy.endpoints import router as internal_router
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -14,6 +15,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             name="notify",
             settings=settings or NotifySettings(),
             family="notify",
+            routers=[internal_router],
             title="GaaP notify",
             description="Email, text message and letter sending, wire-compatible with GOV.UK Notify's v2 API.",
         )

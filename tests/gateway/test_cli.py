@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gaap.cli.main import app
+from tests.gateway.conftest import closed_port_url
 
 runner = CliRunner()
 
@@ -16,6 +17,8 @@ runner = CliRunner()
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAAP_DATA_DIR", str(tmp_path))
+    # No service is running: changes are pushed to a closed port and stay queued for the gateway worker.
+    monkeypatch.setenv("GATEWAY_NOTIFY_URL", closed_port_url())
     for name in ("GATEWAY_DATABASE_URL", "NOTIFY_DATABASE_URL", "PAY_DATABASE_URL", "IDENTITY_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     result = runner.invoke(app, ["migrate", "gateway"])
@@ -26,7 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def invoke(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_tenant_and_key_lifecycle(env: Path) -> None:
@@ -55,6 +58,8 @@ def test_tenant_and_key_lifecycle(env: Path) -> None:
     invoke("member", "add", service["id"], "dev@example.gov.uk", "--role", "admin", "--role", "send_messages")
     assert invoke("admin-token", "create", "ops").strip().startswith("gaap_admin_")
     assert invoke("audit", "verify").startswith("ok: ")
+    pending = runner.invoke(app, ["service", "set", service["id"], "--rate-limit", "1300"])
+    assert "the gateway worker will retry" in pending.stderr
 
 
 def test_errors_are_clear_and_exit_non_zero(env: Path) -> None:
