@@ -11,7 +11,7 @@ ASSETS_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package.js
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format bench soak bootstrap system-test-deps clean
+.PHONY: help run test lint format bench bootstrap assets system-test-deps clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,19 +25,20 @@ $(ASSETS_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@rm -f frontend/node_modules/.installed-* && touch $@
 
-gaap/pages/static/govuk/.built: $(ASSETS_STAMP) $(PY_STAMP)
-	$(BIN)/python -m gaap.pages.assets
-	@touch $@
+# The served tree carries its own manifest: rebuild only when it does not verify (no stamp file inside it).
+assets: $(ASSETS_STAMP) $(PY_STAMP)
+	@$(BIN)/python -m gaap.pages.assets --check >/dev/null 2>&1 || $(BIN)/python -m gaap.pages.assets
 
-bootstrap: $(PY_STAMP) gaap/pages/static/govuk/.built ## Virtualenv, pinned packages, GOV.UK Frontend assets
+bootstrap: $(PY_STAMP) assets ## Virtualenv, pinned packages, GOV.UK Frontend assets
 
 run: bootstrap ## Start the whole platform on embedded defaults (ARGS="--port 8000 --data-dir ./var")
 	$(BIN)/gaap up $(ARGS)
 
-system-test-deps: ## Debian packages the tests need (redis-server, chromium), when missing and running as root
+system-test-deps: ## Debian packages the tests need (redis-server, chromium, fonts-dejavu-core), when missing, as root
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "please install:$$missing" >&2; exit 1; fi; \

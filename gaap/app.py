@@ -44,10 +44,15 @@ class FaultError(ApiError):
 
 
 class RequestContextMiddleware:
-    """Takes or makes the request id, puts it in the log context, and echoes it as `X-Request-ID`."""
+    """Takes or makes the request id, puts it in the log context, and echoes it as `X-Request-ID`.
 
-    def __init__(self, app: ASGIApp) -> None:
+    It also answers an unhandled exception (in the app's family, with the request id in body, header and log
+    line), because Starlette's own last-resort handler sits outside this middleware, after the context is gone.
+    """
+
+    def __init__(self, app: ASGIApp, family: ErrorFamily | None = None) -> None:
         self.app = app
+        self.family = family or FAMILIES["platform"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,9 +67,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
         raw_rid = rid.encode()
+        started = False
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
                 headers.append((b"x-request-id", raw_rid))
                 message["headers"] = headers
@@ -72,6 +80,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            log.exception("unhandled error", path=scope.get("path"), error=type(exc).__name__)
+            if started:
+                raise
+            await self.family.fault(Fault.internal, rid)(scope, receive, send_wrapper)
         finally:
             request_id_var.reset(token)
 
@@ -137,14 +150,9 @@ def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_response(family, exc, request_id_of(request))
 
-    async def on_unhandled(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
-        return family.fault(Fault.internal, request_id_of(request))
-
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(Exception, on_unhandled)
 
 
 @dataclass
@@ -222,7 +230,7 @@ def build_app(component: Component) -> FastAPI:
     for router in component.routers:
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, component=component.name)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, family=family)
     return app
 
 

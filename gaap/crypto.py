@@ -37,7 +37,7 @@ class SecretBox:
         return f"{self._kid}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, token: str) -> str:
-        kid, _, b64 = token.partition(".")
+        kid, _, b64 = token.rpartition(".")  # kids may contain dots; URL-safe base64 never does
         cipher = self._ciphers.get(kid)
         if cipher is None:
             raise DecryptionError(f"no key {kid!r} in the keyring")
@@ -69,3 +69,18 @@ def random_base32(chars: int) -> str:
         out.append(alphabet[bits & 31])
         bits >>= 5
     return "".join(out)
+
+
+_boxes: dict[str, SecretBox] = {}
+
+
+def register_box(name: str, box: SecretBox) -> None:
+    """Make `box` the one encrypted columns named `name` use (set once at process start-up)."""
+    _boxes[name] = box
+
+
+def registered_box(name: str) -> SecretBox:
+    try:
+        return _boxes[name]
+    except KeyError:
+        raise RuntimeError(f"no encryption keyring registered for {name!r}: register it at start-up") from None

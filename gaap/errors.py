@@ -176,8 +176,13 @@ class NotifyFamily(ErrorFamily):
     name = "notify"
 
     def body(self, error: ApiError, request_id: str) -> Any:
-        item: dict[str, Any] = {"error": error.code, "message": error.message, **error.extra}
-        return {"status_code": error.status_code, "errors": [item]}
+        # A schema failure may carry several items (`items`); they are de-duplicated in order.
+        items = getattr(error, "items", None) or [{"error": error.code, "message": error.message, **error.extra}]
+        unique: list[dict[str, Any]] = []
+        for item in items:
+            if item not in unique:
+                unique.append(item)
+        return {"status_code": error.status_code, "errors": unique}
 
     def fault_body(self, fault: Fault, status: int, request_id: str, detail: str | None) -> Any:
         if fault == Fault.not_found:

@@ -104,13 +104,13 @@ class PrincipalVerifier:
                 audience=self.audience,
                 issuer=ISSUER,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "aud", "iss", "rid"]},
+                options={"require": ["exp", "iat", "aud", "iss", "rid"], "verify_exp": now is None},
             )
         except InvalidPrincipal:
             raise
         except jwt.PyJWTError as exc:
             raise InvalidPrincipal(f"The principal token is not valid: {exc}") from exc
-        if now is not None and claims["exp"] + LEEWAY_SECONDS < now:
+        if now is not None and not claims["iat"] - LEEWAY_SECONDS <= now <= claims["exp"] + LEEWAY_SECONDS:
             raise InvalidPrincipal("The principal token has expired")
         return Principal(
             request_id=str(claims["rid"]),

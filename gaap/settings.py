@@ -42,7 +42,7 @@ def _check_origin(name: str, url: str, env: Environment) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"} and env != Environment.production:
+    if parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"} and env == Environment.development:
         return
     raise ConfigurationError(
         f"{name}={url!r}: public origins must be https (http only for 127.0.0.1/localhost in development)"
@@ -84,6 +84,8 @@ class ComponentSettings(BaseSettings):
     component: ClassVar[str] = ""
     #: Names of fields holding secrets, checked by `refuse_default_secrets`.
     secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys",)
+    #: Names of fields holding public origins (component overrides of GAAP_PUBLIC_BASE_URL), checked like it.
+    origin_fields: ClassVar[tuple[str, ...]] = ()
 
     database_url: str = ""
     redis_url: str = ""
@@ -106,24 +108,50 @@ class ComponentSettings(BaseSettings):
         return self
 
     def refuse_default_secrets(self) -> None:
-        """Outside development, refuse development defaults for every secret field."""
+        """Outside development, refuse development defaults for every secret field.
+
+        A keyring is refused if any of its entries is a development key (kid `dev`, or the development key
+        bytes), so a production keyring cannot quietly carry the published development key along.
+        """
         if self.platform.is_development:
             return
         defaults = {DEV_SECRET, DEV_PRINCIPAL_KEYS, DEV_ENCRYPTION_KEY}
+        dev_keys = {key for _kid, key in parse_keyring(DEV_PRINCIPAL_KEYS)} | {
+            base64.urlsafe_b64decode(DEV_ENCRYPTION_KEY)
+        }
         bad = []
         for name in self.secret_fields:
             value: Any = getattr(self, name)
             raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not raw or raw in defaults or (name == "principal_keys" and raw.startswith("dev:")):
+            if not raw or raw in defaults or _has_dev_entry(raw, dev_keys):
                 bad.append(f"{self.model_config.get('env_prefix', '')}{name.upper()}")
         if bad:
             raise ConfigurationError(
                 f"refusing to start in {self.platform.env.value} mode with default or empty secrets: {', '.join(bad)}"
             )
 
+    @model_validator(mode="after")
+    def _component_origins(self) -> ComponentSettings:
+        for name in self.origin_fields:
+            value = getattr(self, name)
+            if value:
+                _check_origin(f"{self.model_config.get('env_prefix', '')}{name.upper()}", value, self.platform.env)
+        return self
+
     def public_url(self, override: str | None) -> str:
         """A public origin: the component's own override, else the platform's public base URL."""
         return (override or self.platform.public_base_url).rstrip("/")
+
+
+def _has_dev_entry(raw: str, dev_keys: set[bytes]) -> bool:
+    """Whether a value that looks like a keyring holds a development key."""
+    if ":" not in raw:
+        return False
+    try:
+        ring = parse_keyring(raw)
+    except ConfigurationError:
+        return False
+    return any(kid == "dev" or key in dev_keys for kid, key in ring)
 
 
 def parse_keyring(raw: str) -> list[tuple[str, bytes]]:

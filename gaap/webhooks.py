@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Sequence
 
 DEFAULT_TOLERANCE_SECONDS = 300
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class SignatureError(ValueError):
@@ -46,6 +48,8 @@ def parse(header: str) -> tuple[int, list[str]]:
             except ValueError:
                 raise SignatureError("the timestamp is not an integer") from None
         elif name == "v1":
+            if not _HEX_DIGEST.fullmatch(value):
+                raise SignatureError("a v1 signature must be 64 lower-case hex digits")
             signatures.append(value)
     if timestamp is None:
         raise SignatureError("the signature header has no timestamp")

@@ -12,6 +12,7 @@ from gaap.settings import ComponentSettings
 class IdentitySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
     component: ClassVar[str] = "identity"
+    origin_fields: ClassVar[tuple[str, ...]] = ("issuer",)
 
     #: The OIDC issuer: an origin with a trailing slash; defaults to the platform's public base URL.
     issuer: str = ""

@@ -5,17 +5,34 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gaap.app import Component, build_app
+from gaap.crypto import SecretBox, register_box
+from gaap.jobs import JobQueue
+from services.notify.notifications.endpoints import router as notifications_router
 from services.notify.settings import NotifySettings
+from services.notify.templates.endpoints import manage as manage_templates_router
+from services.notify.templates.endpoints import router as templates_router
 from services.notify.tenancy.endpoints import router as internal_router
 
 
+def register_keyring(settings: NotifySettings) -> None:
+    """Encrypted columns (personalisation, content) use this process's notify keyring."""
+    register_box("notify", SecretBox(settings.encryption_keys.get_secret_value(), associated=b"gaap-notify"))
+
+
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
+    settings = settings or NotifySettings()
+    register_keyring(settings)
+
+    async def start(app: FastAPI) -> None:
+        app.state.jobs = JobQueue.from_redis(app.state.redis, "notify")
+
     return build_app(
         Component(
             name="notify",
-            settings=settings or NotifySettings(),
+            settings=settings,
             family="notify",
-            routers=[internal_router],
+            routers=[notifications_router, templates_router, manage_templates_router, internal_router],
+            on_startup=[start],
             title="GaaP notify",
             description="Email, text message and letter sending, wire-compatible with GOV.UK Notify's v2 API.",
         )

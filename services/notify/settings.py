@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from gaap.settings import ComponentSettings
+from gaap.settings import DEV_ENCRYPTION_KEY, ComponentSettings
 
 
 class NotifySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
     component: ClassVar[str] = "notify"
+    origin_fields: ClassVar[tuple[str, ...]] = ("public_base_url", "admin_base_url")
+    secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys", "encryption_keys")
 
     #: Origin used to build every absolute URL in responses (`uri`, `links.*`); defaults to the platform's.
     public_base_url: str = ""
+    #: AES-GCM keyring ("kid:base64[,...]") for message content and personalisation at rest.
+    encryption_keys: SecretStr = SecretStr("dev:" + DEV_ENCRYPTION_KEY)
+    #: The domain of sending addresses and of `Message-ID`s.
+    email_domain: str = "notifications.gaap.test"
+    #: The admin console's base URL, used in a few reference messages.
+    admin_base_url: str = ""
+    trial_mode_url: str = "https://www.notifications.service.gov.uk/trial-mode"
+    #: notify spec §3.2: restore the reference 401 on the template versions route.
+    strict_parity: bool = False
+    #: notify spec §18.2: how far ahead a service with `schedule_notifications` may schedule.
+    schedule_horizon_days: int = 7
 
     @property
     def public_root(self) -> str:
         return self.public_url(self.public_base_url) + "/"
+
+    @property
+    def console_url(self) -> str:
+        return self.public_url(self.admin_base_url) + "/console"

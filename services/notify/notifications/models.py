@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gaap.db.base import utcnow
-from gaap.db.types import GUID, UTCDateTime
+from gaap.db.types import GUID, EncryptedJSON, EncryptedText, UTCDateTime
 from gaap.jobs import LeasedWork
 from services.notify.models import Base
 
@@ -34,8 +34,16 @@ STATUSES = (
     "cancelled",
 )
 FINAL_STATUSES = frozenset(
-    {"sent", "delivered", "failed", "technical-failure", "temporary-failure", "permanent-failure",
-     "returned-letter", "cancelled"}
+    {
+        "sent",
+        "delivered",
+        "failed",
+        "technical-failure",
+        "temporary-failure",
+        "permanent-failure",
+        "returned-letter",
+        "cancelled",
+    }
 )
 
 
@@ -56,10 +64,11 @@ class Notification(LeasedWork, Base):
     client_reference: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     #: The provider's message id, once handed over.
     reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    personalisation: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    #: Personal data is encrypted at rest (`NOTIFY_ENCRYPTION_KEYS`).
+    personalisation: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("notify"), nullable=False, default=dict)
     #: The rendered content, kept so reads and the worker never re-render (and never disagree with the 201).
-    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    subject: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body: Mapped[str] = mapped_column(EncryptedText("notify"), nullable=False, default="")
+    subject: Mapped[str | None] = mapped_column(EncryptedText("notify"), nullable=True)
     billable_units: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rate_multiplier: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
     international: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -77,10 +86,10 @@ class Notification(LeasedWork, Base):
 
     __table_args__ = (
         Index("ix_notifications_service_id_created_at", "service_id", "created_at"),
-        Index("ix_notifications_service_id_notification_type_created_at", "service_id", "notification_type",
-              "created_at"),
-        Index("ix_notifications_notification_type_status_created_at", "notification_type", "status",
-              "created_at"),
+        Index(
+            "ix_notifications_service_id_notification_type_created_at", "service_id", "notification_type", "created_at"
+        ),
+        Index("ix_notifications_notification_type_status_created_at", "notification_type", "status", "created_at"),
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_notifications_service_id_key_type_created_at", "service_id", "key_type", "created_at"),
     )

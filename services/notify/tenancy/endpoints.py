@@ -17,14 +17,19 @@ router = APIRouter(
     prefix="/internal",
     route_class=family_route("platform"),
     tags=["internal"],
-    responses={400: {"description": "Invalid document"}, 401: {"description": "No principal token"},
-               403: {"description": "Not the gateway"}, 422: {"description": "Settings notify cannot honour"}},
+    responses={
+        400: {"description": "Invalid document"},
+        401: {"description": "No principal token"},
+        403: {"description": "Not the gateway"},
+        422: {"description": "Settings notify cannot honour"},
+    },
 )
 
 
 @router.put("/services/{service_id}", response_model=ServiceState)
-async def put_service(service_id: uuid.UUID, document: ServiceDocument, session: DbSession, caller: GatewayCaller
-                      ) -> object:
+async def put_service(
+    service_id: uuid.UUID, document: ServiceDocument, session: DbSession, caller: GatewayCaller
+) -> object:
     """Create or replace notify's copy of a service (idempotent; older versions are ignored)."""
     if caller.service_id != str(service_id):
         raise Forbidden("The principal is for another service", code="WrongService")

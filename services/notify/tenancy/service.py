@@ -91,7 +91,7 @@ def _pick(value: int | None, default: int) -> int:
 
 def _mobile(number: str, normalise: object) -> str:
     try:
-        return normalise("sms", number)  # type: ignore[operator, no-any-return]
+        return normalise("sms", number)  # type: ignore[operator]
     except ValueError as exc:
         raise InvalidServiceDocument(f"{number!r} is not a valid phone number: {exc}") from None
 
@@ -100,19 +100,16 @@ async def _replace_defaults(session: AsyncSession, service_id: uuid.UUID, doc: S
     """Senders, reply-to addresses, the letter contact block and retention come whole with each document."""
     settings = doc.settings
     for model in (SmsSender, EmailReplyTo, LetterContact, DataRetention):
-        await session.execute(delete(model).where(model.service_id == service_id))  # type: ignore[attr-defined]
-    session.add(SmsSender(service_id=service_id, sms_sender=settings.sms_sender or DEFAULT_SMS_SENDER,
-                          is_default=True))
+        await session.execute(delete(model).where(model.service_id == service_id))
+    session.add(SmsSender(service_id=service_id, sms_sender=settings.sms_sender or DEFAULT_SMS_SENDER, is_default=True))
     for index, address in enumerate(settings.email_reply_to):
         session.add(EmailReplyTo(service_id=service_id, email_address=address, is_default=index == 0))
     if settings.letter_contact_block:
-        session.add(LetterContact(service_id=service_id, contact_block=settings.letter_contact_block,
-                                  is_default=True))
+        session.add(LetterContact(service_id=service_id, contact_block=settings.letter_contact_block, is_default=True))
     for notification_type, days in settings.data_retention.items():
         if not 3 <= days <= 90:
             raise InvalidServiceDocument("data retention must be between 3 and 90 days")
-        session.add(DataRetention(service_id=service_id, notification_type=notification_type,
-                                  days_of_retention=days))
+        session.add(DataRetention(service_id=service_id, notification_type=notification_type, days_of_retention=days))
 
 
 async def state(session: AsyncSession, service: NotifyService) -> ServiceState:

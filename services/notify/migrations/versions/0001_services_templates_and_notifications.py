@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 08:21:55.610347
+Create Date: 2026-11-21 08:28:25.079798
 """
 
 from collections.abc import Sequence
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("client_reference", sa.String(length=1000), nullable=True),
         sa.Column("reference", sa.String(length=255), nullable=True),
-        sa.Column("personalisation", sa.JSON(), nullable=False),
+        sa.Column("personalisation", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("subject", sa.Text(), nullable=True),
         sa.Column("billable_units", sa.Integer(), nullable=False),

@@ -1,0 +1,118 @@
+"""GOV.UK Notify's v2 notification endpoints (notify spec §5, §6)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
+
+from gaap.db.deps import DbSession, ReadSession
+from gaap.jobs import JobQueue
+from services.notify import schemas
+from services.notify.auth import NotifyCaller
+from services.notify.errors import NoResultFound
+from services.notify.notifications import repository as repo
+from services.notify.notifications import service as sending
+from services.notify.notifications.schemas import notification_json
+from services.notify.validation import parse_json_body, parse_uuid, validate, validated_query
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "ValidationError, BadRequestError, InvalidPhoneError or InvalidEmailError"},
+    401: {"description": "AuthError"},
+    403: {"description": "AuthError or BadRequestError"},
+    404: {"description": "NoResultFound"},
+    429: {"description": "RateLimitError or TooManyRequestsError"},
+}
+router = APIRouter(tags=["notifications"], responses=ERRORS)
+SENDERS = {"sms": sending.send_sms, "email": sending.send_email, "letter": sending.send_letter}
+BODIES = {"sms": schemas.POST_SMS, "email": schemas.POST_EMAIL, "letter": schemas.POST_LETTER}
+
+
+def _schedule_days(request: Request, caller: Any) -> int | None:
+    settings = request.app.state.settings
+    return settings.schedule_horizon_days if caller.service.has("schedule_notifications") else None
+
+
+async def _enqueue(jobs: JobQueue, notification_id: uuid.UUID, lane: str) -> None:
+    """After the commit. A failure is logged by the queue and made good by the worker's sweeper."""
+    await jobs.enqueue("deliver", str(notification_id), lane=lane)
+
+
+async def _send(channel: str, request: Request, caller: Any, session: Any, background: BackgroundTasks) -> Any:
+    raw = await request.body()
+    data = parse_json_body(raw)
+    if channel == "letter":
+        sending.check_letter_key(caller)
+    if channel == "letter" and isinstance(data, dict) and "content" in data:
+        validate(schemas.POST_PRECOMPILED_LETTER, data)
+        from services.notify.errors import BadRequestError
+
+        raise BadRequestError("Precompiled letters are not accepted yet: send a templated letter")
+    validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
+    state = request.app.state
+    accepted = await SENDERS[channel](session, state.redis, caller, data, state.settings)
+    if accepted.notification is not None and accepted.lane is not None:
+        background.add_task(_enqueue, state.jobs, accepted.notification.id, accepted.lane)
+    return JSONResponse(accepted.body, status_code=201)
+
+
+@router.post("/v2/notifications/sms", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_SMS))
+async def send_sms(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
+    """Send a text message."""
+    return await _send("sms", request, caller, session, background)
+
+
+@router.post("/v2/notifications/email", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_EMAIL))
+async def send_email(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
+    """Send an email."""
+    return await _send("email", request, caller, session, background)
+
+
+@router.post(
+    "/v2/notifications/letter", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_LETTER)
+)
+async def send_letter(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
+    """Send a letter from a template."""
+    return await _send("letter", request, caller, session, background)
+
+
+@router.get("/v2/notifications/{notification_id}")
+async def get_notification(
+    notification_id: str, request: Request, caller: NotifyCaller, session: ReadSession
+) -> dict[str, Any]:
+    """One notification of the service, whichever key type sent it."""
+    row = await repo.get(session, caller.service.id, parse_uuid(notification_id, "notification_id"))
+    if row is None:
+        raise NoResultFound()
+    return notification_json(row, request.app.state.settings.public_root)
+
+
+@router.get("/v2/notifications", openapi_extra=schemas.openapi_query_parameters(schemas.GET_NOTIFICATIONS_QUERY))
+async def list_notifications(request: Request, caller: NotifyCaller, session: ReadSession) -> dict[str, Any]:
+    """The service's notifications sent with the caller's key type, newest first, 250 a page."""
+    query = validated_query(request.scope["query_string"], schemas.GET_NOTIFICATIONS_QUERY)
+    older_than = parse_uuid(query["older_than"], "older_than") if query.get("older_than") else None
+    rows = await repo.page(
+        session,
+        caller.service.id,
+        caller.key_type,
+        template_types=query.get("template_type"),
+        statuses=query.get("status"),
+        reference=query.get("reference"),
+        older_than=older_than,
+        include_jobs=str(query.get("include_jobs", "")).lower() == "true",
+    )
+    root = request.app.state.settings.public_root
+    base = f"{root}v2/notifications"
+    filters = [(k, v) for k, v in _pairs(request) if k != "older_than"]
+    links = {"current": base + (f"?{urlencode(_pairs(request))}" if _pairs(request) else "")}
+    if rows:
+        links["next"] = f"{base}?{urlencode([*filters, ('older_than', str(rows[-1].id))])}"
+    return {"notifications": [notification_json(row, root) for row in rows], "links": links}
+
+
+def _pairs(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())

@@ -1,0 +1,147 @@
+"""A real notify behind a real gateway, on the test PostgreSQL and Redis, with a tenant pushed the way production
+pushes it (the gateway's outbox and internal API), and templates made through notify's own API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from gaap.db.engine import Database
+from gaap.db.migrate import upgrade
+from gaap.principal import PrincipalSigner
+from gaap.settings import derive_audience_key, format_keyring, parse_keyring
+from gateway.app import create_app as create_gateway
+from gateway.keys.service import KeyMaterial, create_key
+from gateway.sync.service import Pusher
+from gateway.tenants import service as tenants
+from services.notify.app import create_app as create_notify
+from services.notify.settings import NotifySettings
+from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
+from tests.support import serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class NotifyRig:
+    url: str
+    service_id: uuid.UUID
+    keys: dict[str, str]
+    templates: dict[str, str]
+    gateway_db: str
+    notify_db: str
+    redis_url: str
+
+
+def notify_settings(db_url: str, redis_url: str, public: str) -> NotifySettings:
+    kid, master = parse_keyring(MASTER)[0]
+    return NotifySettings(
+        database_url=db_url,
+        redis_url=redis_url,
+        principal_keys=SecretStr(format_keyring([(kid, derive_audience_key(master, "notify"))])),
+        public_base_url=public,
+    )
+
+
+async def _seed(gateway_db: str, settings, notify_url: str, team_email: str) -> tuple[uuid.UUID, dict[str, str]]:  # type: ignore[no-untyped-def]
+    await upgrade(ROOT / "gateway" / "migrations", gateway_db)
+    material = KeyMaterial.from_settings(settings)
+    db = Database(gateway_db, pool_size=2)
+    keys: dict[str, str] = {}
+    try:
+        async with db.write_session() as session:
+            org = await tenants.create_organisation(session, name=f"Notify tests {uuid.uuid4().hex[:6]}", actor="t")
+            svc = await tenants.create_service(
+                session, organisation_id=org.id, name="Notify tests", restricted=False, actor="t"
+            )
+            await tenants.add_member(
+                session, svc.id, email=team_email, mobile_number="07700900456", roles=["admin"], actor="t"
+            )
+            for label, key_type, scopes in [
+                ("live", "normal", []),
+                ("team", "team", []),
+                ("test", "test", []),
+                ("manage", "normal", ["manage_templates"]),
+            ]:
+                _row, full = await create_key(
+                    session,
+                    material,
+                    service_id=svc.id,
+                    api="notify",
+                    name=label,
+                    key_type=key_type,
+                    scopes=scopes,
+                    actor="t",
+                )
+                keys[label] = full
+        signer = PrincipalSigner(parse_keyring(MASTER))
+        pusher = Pusher(db, {"notify": notify_url}, signer)
+        try:
+            outcome = await pusher.deliver_pending(svc.id)
+        finally:
+            await pusher.close()
+        assert outcome == {"delivered": 1}, outcome
+    finally:
+        await db.dispose()
+    return svc.id, keys
+
+
+def manage(url: str, key: str) -> httpx.Client:
+    from notifications_python_client.authentication import create_jwt_token
+
+    class JwtAuth(httpx.Auth):
+        def auth_flow(self, request):  # type: ignore[no-untyped-def]
+            request.headers["Authorization"] = "Bearer " + create_jwt_token(key[-36:], key[-73:-37])
+            yield request
+
+    return httpx.Client(base_url=url, auth=JwtAuth())
+
+
+TEMPLATES = {
+    "email": {
+        "name": "Appointment confirmation",
+        "type": "email",
+        "subject": "Your appointment on ((date))",
+        "body": "# Hello ((name))\n\nYour appointment is on ((date)).\n\n((urgent??Please bring your letter.))",
+    },
+    "sms": {"name": "Reminder text", "type": "sms", "body": "Hello ((name)), your code is ((code))"},
+    "letter": {
+        "name": "Licence letter",
+        "type": "letter",
+        "subject": "Your licence",
+        "body": "Dear ((name)),\n\nYour licence is enclosed.",
+        "postage": "second",
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def notify_rig(  # type: ignore[no-untyped-def]
+    make_postgres_database,
+    redis_url: str,
+    upstreams: dict[str, str],  # noqa: F811  (the gateway tests' fixture, imported above)
+) -> Iterator[NotifyRig]:
+    gateway_db = make_postgres_database("gw_notify")
+    notify_db = make_postgres_database("notify")
+    asyncio.run(upgrade(ROOT / "services" / "notify" / "migrations", notify_db))
+    notify_app = create_notify(notify_settings(notify_db, redis_url, "http://127.0.0.1"))
+    with serve_in_thread(notify_app) as notify_url:
+        gateway_settings = make_settings(gateway_db, redis_url, {**upstreams, "notify": notify_url})
+        with serve_in_thread(create_gateway(gateway_settings)) as gateway_url:
+            # Notify builds every absolute link from the public origin: the gateway's.
+            notify_app.state.settings.public_base_url = gateway_url
+            service_id, keys = asyncio.run(_seed(gateway_db, gateway_settings, notify_url, "team@example.gov.uk"))
+            templates: dict[str, str] = {}
+            with manage(gateway_url, keys["manage"]) as api:
+                for channel, body in TEMPLATES.items():
+                    created = api.post("/v2/manage-template", json=body)
+                    assert created.status_code == 201, created.text
+                    templates[channel] = created.json()["id"]
+            yield NotifyRig(gateway_url, service_id, keys, templates, gateway_db, notify_db, redis_url)
