@@ -36,21 +36,23 @@ def _key(nbytes: int = 32) -> str:
 
 
 def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
-    """This data dir's secrets: random, made on first run, readable only by the owner."""
+    """This data dir's secrets: random, made on first use (a newer release's new secrets are added), readable
+    only by the owner."""
     path = data_dir / "secrets.json"
-    if path.exists():
-        existing: dict[str, str] = json.loads(path.read_text())
-        return existing
-    values = {
-        "principal_keys": f"p1:{_key()}",
-        "key_encryption_keys": f"k1:{_key()}",
-        "key_hash_pepper": _key(),
-        "pay_key_checksum_secret": _key(),
-        "csrf_secret": _key(),
-        "console_password": secrets.token_urlsafe(12),
+    existing: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "principal_keys": lambda: f"p1:{_key()}",
+        "key_encryption_keys": lambda: f"k1:{_key()}",
+        "notify_encryption_keys": lambda: f"n1:{_key()}",
+        "key_hash_pepper": _key,
+        "pay_key_checksum_secret": _key,
+        "csrf_secret": _key,
+        "console_password": lambda: secrets.token_urlsafe(12),
     }
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(values, indent=2))
+    values = {name: existing.get(name) or make() for name, make in wanted.items()}
+    if values != existing:
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(values, indent=2))
     return values
 
 
@@ -76,6 +78,7 @@ def child_environment(
         "GATEWAY_KEY_HASH_PEPPER": values["key_hash_pepper"],
         "GATEWAY_PAY_KEY_CHECKSUM_SECRET": values["pay_key_checksum_secret"],
         "GATEWAY_CSRF_SECRET": values["csrf_secret"],
+        "NOTIFY_ENCRYPTION_KEYS": values["notify_encryption_keys"],
         "NOTIFY_SMTP_HOST": "127.0.0.1",
         "NOTIFY_SMTP_PORT": str(smtp_port),
         "NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{sms_port}",
