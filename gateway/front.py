@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import orjson
 import structlog
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,8 @@ from gateway.routing import BLOCKED, Auth, Route, Router
 from gateway.settings import GatewaySettings
 
 log = structlog.get_logger("gateway.front")
+#: The Notify caller's per-minute bucket, passed to notify for `GET /v2/limits` (the gateway holds the bucket).
+LIMITS_HEADER = "X-Gaap-Rate-Limit"
 
 
 @dataclass
@@ -177,6 +180,10 @@ class GatewayFront:
             ("X-Forwarded-Proto", scheme),
             ("X-Forwarded-Host", host),
         ]
+        if route.auth == Auth.notify_key and service is not None and scope["path"].rstrip("/") == "/v2/limits":
+            bucket = await policies.notify_bucket(principal, service)
+            if bucket is not None:
+                extra.append((LIMITS_HEADER, orjson.dumps(bucket).decode()))
         headers = forwarder.upstream_headers(scope, extra, strip_authorization=route.auth != Auth.anonymous)
         response_headers = [(b"x-request-id", request_id.encode())]
         if outcome.advertise and decision is not None:

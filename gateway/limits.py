@@ -106,6 +106,21 @@ class RatePolicies:
             return Outcome(None)
         return Outcome(decision, notify_key_type=notify_key_type_label(key_type), advertise=True)
 
+    async def notify_bucket(self, principal: Principal, service: ServiceEntry) -> dict[str, int] | None:
+        """The caller's per-minute bucket, unconsumed, for notify's `GET /v2/limits` (spec §18.7)."""
+        key_type = principal.key_type or "normal"
+        limit = notify_limit(service.rate_limit)
+        try:
+            decision = await self.limiter.peek(f"notify:{service.id}:{key_type}", limit)
+        except RateLimiterUnavailable:
+            return None
+        return {
+            "per_minute": limit.count,
+            "burst": limit.burst,
+            "remaining": decision.remaining,
+            "reset_seconds": math.ceil(decision.reset_after),
+        }
+
     async def _pay(self, method: str, path: str, principal: Principal, service: ServiceEntry | None) -> Outcome:
         tier = service.pay_rate_tier if service is not None else "default"
         period, post_count, other_count = PAY_TIERS.get(tier, PAY_TIERS["default"])

@@ -31,6 +31,7 @@ HOP_BY_HOP = frozenset(
 #: Inbound headers the gateway replaces with its own.
 REPLACED = frozenset(
     {
+        b"x-gaap-rate-limit",
         b"host",
         b"x-gaap-principal",
         b"x-request-id",

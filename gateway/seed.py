@@ -39,6 +39,8 @@ class SeedResult:
     service_id: str
     notify_keys: dict[str, str]
     pay_test_key: str
+    #: A live key with the `manage_templates` scope, for making the demo templates through notify's API.
+    templates_key: str = ""
     platform_notify_keys: dict[str, str] = field(default_factory=dict)
     platform_service_ids: dict[str, str] = field(default_factory=dict)
 
@@ -62,12 +64,26 @@ def _full_notify_key(material: KeyMaterial, key: ApiKey) -> str:
     return f"{key.name.replace(' ', '_')}-{key.service_id}-{secret}"
 
 
-async def _notify_key(session: AsyncSession, material: KeyMaterial, service: Service, name: str, key_type: str) -> str:
+async def _notify_key(
+    session: AsyncSession,
+    material: KeyMaterial,
+    service: Service,
+    name: str,
+    key_type: str,
+    scopes: list[str] | None = None,
+) -> str:
     existing = await key_repo.unrevoked_key_named(session, service.id, "notify", name)
     if existing is not None:
         return _full_notify_key(material, existing)
     _row, full = await keys.create_key(
-        session, material, service_id=service.id, api="notify", name=name, key_type=key_type, actor=ACTOR
+        session,
+        material,
+        service_id=service.id,
+        api="notify",
+        name=name,
+        key_type=key_type,
+        actor=ACTOR,
+        scopes=scopes,
     )
     return full
 
@@ -102,6 +118,9 @@ async def seed(
         "team_key": await _notify_key(session, material, demo, "demo team key", "team"),
         "test_key": await _notify_key(session, material, demo, "demo test key", "test"),
     }
+    templates_key = await _notify_key(
+        session, material, demo, "demo templates key", "normal", scopes=["manage_templates"]
+    )
     pay_key = await _pay_test_key(session, material, demo, (previous.get("pay") or {}).get("test_key"))
     if await tenant_repo.active_member(session, demo.id, console_email) is None:
         await tenants.add_member(
@@ -112,6 +131,7 @@ async def seed(
         service_id=str(demo.id),
         notify_keys=notify_keys,
         pay_test_key=pay_key,
+        templates_key=templates_key,
         platform_notify_keys=platform_keys,
         platform_service_ids=platform_ids,
     )

@@ -40,6 +40,7 @@ COMPONENTS: dict[str, ComponentInfo] = {
         "services.notify.settings:NotifySettings",
         "services.notify.app:create_app",
         "notify",
+        worker="services.notify.worker:worker_spec",
     ),
     "pay": ComponentInfo(
         "pay", "services.pay", "services.pay.settings:PaySettings", "services.pay.app:create_app", "pay"

@@ -114,6 +114,28 @@ async def _seed(data_dir: Path, console_email: str) -> dict[str, Any]:
     return result.__dict__
 
 
+async def _demo_notify(gateway_url: str, templates_key: str) -> dict[str, str]:
+    """Tell notify about the seeded services now (rather than at the gateway worker's next sweep), then make the
+    demo templates through notify's API."""
+    from gaap.db.engine import Database
+    from gaap.principal import PrincipalSigner
+    from gateway.demo_templates import ensure_demo_templates
+    from gateway.settings import GatewaySettings
+    from gateway.sync.service import Pusher
+
+    settings = GatewaySettings()
+    db = Database(settings.database_url, pool_size=1)
+    signer = PrincipalSigner(parse_keyring(settings.principal_keys.get_secret_value()))
+    pusher = Pusher(db, {"notify": settings.notify_url}, signer)
+    try:
+        await pusher.deliver_pending()
+    finally:
+        await pusher.close()
+        await db.dispose()
+    ids = await ensure_demo_templates(gateway_url, templates_key)
+    return {**ids, "inbox_url": f"{gateway_url}/v2/inbox/emails"}
+
+
 def demo_document(*, port: int, data_dir: Path, seeded: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     gateway_url = f"http://127.0.0.1:{port}"
     previous_path = data_dir / "demo.json"
@@ -243,7 +265,21 @@ def up(
             }
         )
         signal.signal(signal.SIGTERM, previous_term)
-        supervisor = Supervisor(on_ready=lambda: say(banner(document, data_dir)))
+
+        async def when_ready() -> None:
+            try:
+                document["notify"].update(await _demo_notify(document["gateway_url"], seeded["templates_key"]))
+                _write_json(data_dir / "demo.json", document)
+            except Exception as exc:  # the platform runs; only the demo templates are missing
+                say(f"could not create the demo templates: {exc!r}")
+            say(banner(document, data_dir))
+
+        def on_ready() -> None:
+            tasks.add(task := asyncio.get_running_loop().create_task(when_ready()))
+            task.add_done_callback(tasks.discard)
+
+        tasks: set[asyncio.Task[None]] = set()
+        supervisor = Supervisor(on_ready=on_ready)
         specs = _children(
             sys.executable,
             host=host,

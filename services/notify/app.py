@@ -7,6 +7,9 @@ from fastapi import FastAPI
 from gaap.app import Component, build_app
 from gaap.crypto import SecretBox, register_box
 from gaap.jobs import JobQueue
+from services.notify.inbound.endpoints import router as inbound_router
+from services.notify.inbox.endpoints import router as inbox_router
+from services.notify.limits.endpoints import router as limits_router
 from services.notify.notifications.endpoints import router as notifications_router
 from services.notify.settings import NotifySettings
 from services.notify.templates.endpoints import manage as manage_templates_router
@@ -31,7 +34,15 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             name="notify",
             settings=settings,
             family="notify",
-            routers=[notifications_router, templates_router, manage_templates_router, internal_router],
+            routers=[
+                limits_router,
+                notifications_router,
+                inbound_router,
+                inbox_router,
+                templates_router,
+                manage_templates_router,
+                internal_router,
+            ],
             on_startup=[start],
             title="GaaP notify",
             description="Email, text message and letter sending, wire-compatible with GOV.UK Notify's v2 API.",

@@ -23,28 +23,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from services.notify.statuses import STATUSES
+
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 
 TEMPLATE_TYPES = ["sms", "email", "letter"]
 #: GOV.UK's NOTIFICATION_STATUS_TYPES, then the letter aliases `accepted` and `received` (spec §6.2).
-QUERYABLE_STATUSES = [
-    "cancelled",
-    "created",
-    "sending",
-    "sent",
-    "delivered",
-    "pending",
-    "failed",
-    "technical-failure",
-    "temporary-failure",
-    "permanent-failure",
-    "pending-virus-check",
-    "validation-failed",
-    "virus-scan-failed",
-    "returned-letter",
-    "accepted",
-    "received",
-]
+QUERYABLE_STATUSES = [*STATUSES, "accepted", "received"]
 PROCESS_TYPES = ["normal", "priority", "bulk"]
 TEMPLATE_POSTAGE = ["first", "second", "economy"]
 MAX_REFERENCE_LENGTH = 1000

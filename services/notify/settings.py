@@ -29,6 +29,10 @@ class NotifySettings(ComponentSettings):
     strict_parity: bool = False
     #: notify spec §18.2: how far ahead a service with `schedule_notifications` may schedule.
     schedule_horizon_days: int = 7
+    #: The developer inbox (`/v2/inbox/*`): the SMTP sink's Maildir and the fake SMS provider's store. Empty means no
+    #: inbox (the endpoints answer 404), and outside development mode the inbox stays off even when these are set.
+    dev_maildir: str = ""
+    dev_sms_store: str = ""
 
     @property
     def public_root(self) -> str:

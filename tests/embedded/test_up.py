@@ -74,6 +74,18 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> 
     raise TimeoutError("gaap up did not become ready")
 
 
+def wait_for_templates(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    """The demo templates are made once every role answers; demo.json is rewritten with their ids."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None
+        document = json.loads(path.read_text())
+        if "email_template_id" in document.get("notify", {}):
+            return document  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise TimeoutError("demo templates were not created")
+
+
 def stop(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, str]:
     below = descendants(proc.pid)
     assert below, "gaap up should have child processes"
@@ -93,7 +105,7 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
     proc = start(tmp_path, port)
     try:
         wait_ready(url, proc)
-        demo = json.loads((tmp_path / "demo.json").read_text())
+        demo = wait_for_templates(tmp_path / "demo.json", proc)
         assert demo["gateway_url"] == url
         assert demo["console"]["url"] == f"{url}/console"
         assert demo["console"]["email"] and demo["console"]["password"]
@@ -102,8 +114,18 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         assert (tmp_path / "gateway.db").exists()
         assert oct((tmp_path / "secrets.json").stat().st_mode & 0o777) == "0o600"
 
-        # A demo key authenticates through the gateway and reaches notify, whose own 404 answers for now.
-        client = NotificationsAPIClient(demo["notify"]["test_key"], base_url=url)
+        assert demo["notify"]["inbox_url"] == f"{url}/v2/inbox/emails"
+        # The official client sends with the demo keys and templates, through the gateway.
+        client = NotificationsAPIClient(demo["notify"]["live_key"], base_url=url)
+        sent = client.send_email_notification(
+            "someone@example.com",
+            demo["notify"]["email_template_id"],
+            personalisation={"name": "Ada", "date": "1 May", "urgent": "yes"},
+        )
+        assert "Please arrive 10 minutes early." in sent["content"]["body"]
+        assert client.get_notification_by_id(sent["id"])["status"] in {"created", "sending", "delivered"}
+        template = client.get_template(demo["notify"]["sms_template_id"])
+        assert template["personalisation"] == {"code": {"required": True}, "reminder": {"required": True}}
         with pytest.raises(HTTPError) as raised:
             client.get("/v2/not-a-real-endpoint")
         assert raised.value.status_code == 404
@@ -125,8 +147,9 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
     proc = start(tmp_path, port)
     try:
         wait_ready(url, proc)
-        again = json.loads((tmp_path / "demo.json").read_text())
+        again = wait_for_templates(tmp_path / "demo.json", proc)
         assert again["service_id"] == demo["service_id"]
+        assert again["notify"]["email_template_id"] == demo["notify"]["email_template_id"]
         assert again["notify"] == demo["notify"]
         assert again["pay"]["test_key"] == demo["pay"]["test_key"]
     finally:

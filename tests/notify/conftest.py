@@ -38,6 +38,7 @@ class NotifyRig:
     gateway_db: str
     notify_db: str
     redis_url: str
+    notify_url: str
 
 
 def notify_settings(db_url: str, redis_url: str, public: str) -> NotifySettings:
@@ -144,4 +145,24 @@ def notify_rig(  # type: ignore[no-untyped-def]
                     created = api.post("/v2/manage-template", json=body)
                     assert created.status_code == 201, created.text
                     templates[channel] = created.json()["id"]
-            yield NotifyRig(gateway_url, service_id, keys, templates, gateway_db, notify_db, redis_url)
+            yield NotifyRig(gateway_url, service_id, keys, templates, gateway_db, notify_db, redis_url, notify_url)
+
+
+def change_service(rig: NotifyRig, **changes: object) -> None:
+    """Change the service in the gateway and push it to notify, as the console would."""
+
+    async def work() -> None:
+        db = Database(rig.gateway_db, pool_size=1)
+        try:
+            async with db.write_session() as session:
+                await tenants.update_service(session, rig.service_id, actor="test", **changes)  # type: ignore[arg-type]
+            pusher = Pusher(db, {"notify": rig.notify_url}, PrincipalSigner(parse_keyring(MASTER)))
+            try:
+                outcome = await pusher.deliver_pending(rig.service_id)
+            finally:
+                await pusher.close()
+            assert outcome == {"delivered": 1}, outcome
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())

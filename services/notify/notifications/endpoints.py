@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
+from gaap.app import request_id_of
 from gaap.db.deps import DbSession, ReadSession
+from gaap.errors import FAMILIES
 from gaap.jobs import JobQueue
 from services.notify import schemas
 from services.notify.auth import NotifyCaller
-from services.notify.errors import NoResultFound
+from services.notify.errors import BadRequestError, NoResultFound, ValidationError
+from services.notify.idempotency import service as idempotency
 from services.notify.notifications import repository as repo
 from services.notify.notifications import service as sending
 from services.notify.notifications.schemas import notification_json
-from services.notify.validation import parse_json_body, parse_uuid, validate, validated_query
+from services.notify.validation import idempotency_key, parse_json_body, parse_uuid, validate, validated_query
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "ValidationError, BadRequestError, InvalidPhoneError or InvalidEmailError"},
@@ -36,27 +38,57 @@ def _schedule_days(request: Request, caller: Any) -> int | None:
     return settings.schedule_horizon_days if caller.service.has("schedule_notifications") else None
 
 
-async def _enqueue(jobs: JobQueue, notification_id: uuid.UUID, lane: str) -> None:
-    """After the commit. A failure is logged by the queue and made good by the worker's sweeper."""
-    await jobs.enqueue("deliver", str(notification_id), lane=lane)
+async def _enqueue(jobs: JobQueue, notification: Any, lane: str) -> None:
+    """After the commit. A failure is logged by the queue and made good by the worker's sweeper. A scheduled
+    notification is deferred to its time."""
+    await jobs.enqueue("deliver", str(notification.id), lane=lane, defer_until=notification.scheduled_for)
 
 
 async def _send(channel: str, request: Request, caller: Any, session: Any, background: BackgroundTasks) -> Any:
-    raw = await request.body()
-    data = parse_json_body(raw)
+    state = request.app.state
+    data = parse_json_body(await request.body())
+    claim = None
+    try:
+        key = idempotency_key(request.headers.get("idempotency-key"))
+        if key is not None:
+            claim = await idempotency.begin(
+                state.db,
+                service_id=caller.service.id,
+                key_type=caller.key_type,
+                path=request.url.path,
+                key=key,
+                body=data,
+            )
+    except (ValidationError, idempotency.IdempotencyConflict) as exc:
+        # §18.9: these answers use the platform envelope.
+        return FAMILIES["platform"].render(exc, request_id_of(request))
+    if claim is not None and claim.replay is not None:
+        return JSONResponse(claim.replay, status_code=201, headers={"Idempotent-Replayed": "true"})
+    try:
+        accepted = await _accept(channel, request, caller, session, data)
+        if claim is not None:
+            if accepted.notification is None:  # smoke-test recipients are not recorded
+                background.add_task(idempotency.abandon, state.db, claim)
+            else:
+                await idempotency.complete(session, claim, accepted.body, accepted.notification.id)
+    except Exception:
+        if claim is not None:
+            await idempotency.abandon(state.db, claim)
+        raise
+    if accepted.notification is not None and accepted.lane is not None:
+        background.add_task(_enqueue, state.jobs, accepted.notification, accepted.lane)
+    return JSONResponse(accepted.body, status_code=201)
+
+
+async def _accept(channel: str, request: Request, caller: Any, session: Any, data: Any) -> sending.Accepted:
     if channel == "letter":
         sending.check_letter_key(caller)
-    if channel == "letter" and isinstance(data, dict) and "content" in data:
-        validate(schemas.POST_PRECOMPILED_LETTER, data)
-        from services.notify.errors import BadRequestError
-
-        raise BadRequestError("Precompiled letters are not accepted yet: send a templated letter")
+        if isinstance(data, dict) and "content" in data:
+            validate(schemas.POST_PRECOMPILED_LETTER, data)
+            raise BadRequestError("Precompiled letters are not accepted yet: send a templated letter")
     validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
     state = request.app.state
-    accepted = await SENDERS[channel](session, state.redis, caller, data, state.settings)
-    if accepted.notification is not None and accepted.lane is not None:
-        background.add_task(_enqueue, state.jobs, accepted.notification.id, accepted.lane)
-    return JSONResponse(accepted.body, status_code=201)
+    return await SENDERS[channel](session, state.redis, caller, data, state.settings)
 
 
 @router.post("/v2/notifications/sms", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_SMS))
@@ -116,3 +148,12 @@ async def list_notifications(request: Request, caller: NotifyCaller, session: Re
 
 def _pairs(request: Request) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
+
+
+@router.post("/v2/notifications/{notification_id}/cancel")
+async def cancel_notification(
+    notification_id: str, request: Request, caller: NotifyCaller, session: DbSession
+) -> dict[str, Any]:
+    """Cancel a scheduled notification before it is sent (§18.2)."""
+    row = await sending.cancel(session, caller, parse_uuid(notification_id, "notification_id"))
+    return notification_json(row, request.app.state.settings.public_root)

@@ -14,37 +14,11 @@ from gaap.db.base import utcnow
 from gaap.db.types import GUID, EncryptedJSON, EncryptedText, UTCDateTime
 from gaap.jobs import LeasedWork
 from services.notify.models import Base
+from services.notify.statuses import FINAL_STATUSES, STATUSES
+
+__all__ = ["FINAL_STATUSES", "NOTIFICATION_TYPES", "STATUSES", "Notification"]
 
 NOTIFICATION_TYPES = ("sms", "email", "letter")
-#: notify spec §8.1.
-STATUSES = (
-    "created",
-    "sending",
-    "sent",
-    "delivered",
-    "pending",
-    "failed",
-    "technical-failure",
-    "temporary-failure",
-    "permanent-failure",
-    "pending-virus-check",
-    "validation-failed",
-    "virus-scan-failed",
-    "returned-letter",
-    "cancelled",
-)
-FINAL_STATUSES = frozenset(
-    {
-        "sent",
-        "delivered",
-        "failed",
-        "technical-failure",
-        "temporary-failure",
-        "permanent-failure",
-        "returned-letter",
-        "cancelled",
-    }
-)
 
 
 class Notification(LeasedWork, Base):

@@ -11,23 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from services.notify.notifications.models import Notification
+from services.notify.statuses import ALIASES
 from services.notify.tenancy.models import DataRetention
 
 DEFAULT_RETENTION_DAYS = 7
 PAGE_SIZE = 250
-#: notify spec §6.2: status aliases applied before filtering.
-STATUS_ALIASES = {
-    "failed": [
-        "technical-failure",
-        "temporary-failure",
-        "permanent-failure",
-        "validation-failed",
-        "virus-scan-failed",
-        "returned-letter",
-    ],
-    "accepted": ["created", "sending"],
-    "received": ["delivered"],
-}
 
 
 async def retention_cutoffs(
@@ -78,7 +66,7 @@ async def page(
     if template_types:
         query = query.where(Notification.notification_type.in_(template_types))
     if statuses:
-        expanded = {s for status in statuses for s in STATUS_ALIASES.get(status, [status])}
+        expanded = {s for status in statuses for s in ALIASES.get(status, (status,))}
         query = query.where(Notification.status.in_(sorted(expanded)))
     if reference is not None:
         query = query.where(Notification.client_reference == reference)

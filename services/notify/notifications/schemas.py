@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.notify.formats import iso
 from services.notify.notifications.models import Notification
+from services.notify.statuses import LETTER_PUBLIC
 
 #: £ per SMS fragment before the destination's multiplier (GOV.UK's published rate for 2024-25).
 SMS_RATE = 0.0227
@@ -17,12 +18,11 @@ LETTER_RATES = {"second": 0.54, "first": 0.86, "economy": 0.48, "europe": 1.44, 
 TRANSIT_DAYS = {"first": 1, "second": 2, "economy": 4, "europe": 5, "rest-of-world": 7}
 LONDON = ZoneInfo("Europe/London")
 PRINT_CUT_OFF = (17, 30)
-LETTER_STATUS = {"created": "accepted", "sending": "accepted", "delivered": "received", "returned-letter": "received"}
 
 
 def public_status(notification: Notification) -> str:
     if notification.notification_type == "letter":
-        return LETTER_STATUS.get(notification.status, notification.status)
+        return LETTER_PUBLIC.get(notification.status, notification.status)
     return notification.status
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -13,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
-from services.notify import limits
+from gaap.jobs import transition
 from services.notify.auth import Caller
-from services.notify.errors import BadRequestError, InvalidPhoneError, ValidationError
+from services.notify.errors import BadRequestError, InvalidPhoneError, NoResultFound, ValidationError
+from services.notify.formats import iso
+from services.notify.limits import counters as limits
 from services.notify.notifications.models import Notification
 from services.notify.recipients import (
     UK_POSTAGE,
@@ -31,11 +34,12 @@ from services.notify.recipients import (
 )
 from services.notify.rendering.email import render_email
 from services.notify.rendering.letters import QrCodeTooLong, check_letter_content
-from services.notify.rendering.placeholders import Personalisation, fill, missing, sanitise_content_for
+from services.notify.rendering.placeholders import ListStyle, Personalisation, fill, missing, sanitise_content_for
 from services.notify.rendering.sms import render_sms
 from services.notify.settings import NotifySettings
 from services.notify.templates.models import Template
 from services.notify.tenancy.models import AllowedRecipient, EmailReplyTo, SmsSender
+from services.notify.validation import parse_iso8601
 
 CHANNEL_NAMES = {"sms": "text messages", "email": "emails", "letter": "letters"}
 ADDRESS_KEYS = {f"addressline{n}" for n in range(1, 8)} | {"postcode"}
@@ -100,8 +104,18 @@ async def _restrict(
         )
 
 
+def scheduled_for(caller: Caller, data: dict[str, Any]) -> datetime | None:
+    """§18.2: honoured only with the `schedule_notifications` permission (already validated against the horizon);
+    without it the value is validated and ignored, as GOV.UK does."""
+    value = data.get("scheduled_for")
+    if not value or not caller.service.has("schedule_notifications"):
+        return None
+    return parse_iso8601(value)
+
+
 def _new_row(caller: Caller, template: Template, channel: str, data: dict[str, Any], **values: Any) -> Notification:
     now = utcnow()
+    when = scheduled_for(caller, data)
     return Notification(
         id=uuid.uuid4(),
         service_id=caller.service.id,
@@ -115,10 +129,56 @@ def _new_row(caller: Caller, template: Template, channel: str, data: dict[str, A
         personalisation=data.get("personalisation") or {},
         process_type=template.process_type,
         created_at=now,
-        next_attempt_at=now,
+        scheduled_for=when,
+        next_attempt_at=when or now,
         attempt=0,
         **values,
     )
+
+
+async def _prepare(session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], channel: str) -> Template:
+    """§5.1 steps 1, 3 and 4 (the schema, step 2, is checked by the endpoint): today's limit, the service's
+    permission for the channel, and the template."""
+    if caller.key_type != "test":
+        await limits.check(redis, caller.service, channel)
+    if not caller.service.has(channel):
+        raise BadRequestError(f"Service is not allowed to send {CHANNEL_NAMES[channel]}")
+    return await _template(session, caller, data["template_id"], channel)
+
+
+async def _finish(
+    session: AsyncSession,
+    redis: Redis,
+    caller: Caller,
+    template: Template,
+    data: dict[str, Any],
+    settings: NotifySettings,
+    *,
+    content: dict[str, Any],
+    smoke_test: bool = False,
+    counters: tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+    **row_values: Any,
+) -> Accepted:
+    """§5.1 steps 8–9: the 201 body, then the row (unless a smoke-test recipient) and today's counters."""
+    root = settings.public_root
+    row = _new_row(caller, template, template.template_type, data, **row_values)
+    body = {
+        "id": str(row.id),
+        "reference": data.get("reference"),
+        "content": content,
+        "uri": f"{root}v2/notifications/{row.id}",
+        "template": _template_ref(root, caller, template),
+        "scheduled_for": iso(row.scheduled_for),
+        **(extra or {}),
+    }
+    if smoke_test:
+        return Accepted(None, body, None)
+    session.add(row)
+    await session.flush()
+    if caller.key_type != "test" and counters:
+        await limits.increment(redis, caller.service.id, list(counters))
+    return Accepted(row, body, lane_for(caller.key_type, template.process_type))
 
 
 def _template_ref(root: str, caller: Caller, template: Template) -> dict[str, Any]:
@@ -133,20 +193,11 @@ async def send_sms(
     session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], settings: NotifySettings
 ) -> Accepted:
     service = caller.service
-    counted = caller.key_type != "test"
-    if counted:
-        await limits.check(redis, service, "sms")
-    if not service.has("sms"):
-        raise BadRequestError("Service is not allowed to send text messages")
-    template = await _template(session, caller, data["template_id"], "sms")
+    template = await _prepare(session, redis, caller, data, "sms")
     personalisation = Personalisation.of(data.get("personalisation"))
     _check_personalisation(template, personalisation)
-    rendered = render_sms(
-        template.content,
-        personalisation,
-        prefix=service.name if service.prefix_sms else None,
-        unicode=service.sms_unicode,
-    )
+    prefix = service.name if service.prefix_sms else None
+    rendered = render_sms(template.content, personalisation, prefix=prefix, unicode=service.sms_unicode)
     if rendered.is_empty:
         raise BadRequestError("Your message is empty.")
     sender = await _sms_sender(session, caller, data.get("sms_sender_id"))
@@ -158,30 +209,23 @@ async def send_sms(
         if exc.error == "InvalidPhoneError":
             raise InvalidPhoneError(exc.message) from None
         raise BadRequestError(exc.message) from None
-    if number.international and counted:
+    if number.international and caller.key_type != "test":
         await limits.check(redis, service, "international_sms")
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Text messages cannot be longer than 918 characters. "
             f"Your message is {rendered.character_count} characters long."
         )
-    root = settings.public_root
-    notification_id = uuid.uuid4()
-    body = {
-        "id": str(notification_id),
-        "reference": data.get("reference"),
-        "content": {"body": rendered.body, "from_number": sender},
-        "uri": f"{root}v2/notifications/{notification_id}",
-        "template": _template_ref(root, caller, template),
-        "scheduled_for": None,
-    }
-    if is_smoke_test_number(data["phone_number"]):
-        return Accepted(None, body, None)
-    row = _new_row(
+    return await _finish(
+        session,
+        redis,
         caller,
         template,
-        "sms",
         data,
+        settings,
+        content={"body": rendered.body, "from_number": sender},
+        smoke_test=is_smoke_test_number(data["phone_number"]),
+        counters=("sms", "international_sms") if number.international else ("sms",),
         to=number.to,
         normalised_to=number.normalised_to,
         body=rendered.body,
@@ -191,12 +235,6 @@ async def send_sms(
         phone_prefix=number.phone_prefix,
         reply_to_text=sender,
     )
-    row.id = notification_id
-    session.add(row)
-    await session.flush()
-    if counted:
-        await limits.increment(redis, service.id, ["sms", "international_sms"] if number.international else ["sms"])
-    return Accepted(row, body, lane_for(caller.key_type, template.process_type))
 
 
 async def _sms_sender(session: AsyncSession, caller: Caller, sender_id: str | None) -> str:
@@ -231,14 +269,9 @@ async def send_email(
     session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], settings: NotifySettings
 ) -> Accepted:
     service = caller.service
-    counted = caller.key_type != "test"
-    if counted:
-        await limits.check(redis, service, "email")
-    if not service.has("email"):
-        raise BadRequestError("Service is not allowed to send emails")
-    template = await _template(session, caller, data["template_id"], "email")
-    raw_values, sanitised = sanitise_content_for(data.get("personalisation") or {}, data.get("sanitise_content_for"))
-    personalisation = Personalisation.of(raw_values)
+    template = await _prepare(session, redis, caller, data, "email")
+    values, sanitised = sanitise_content_for(data.get("personalisation") or {}, data.get("sanitise_content_for"))
+    personalisation = Personalisation.of(values)
     _check_personalisation(template, personalisation)
     unsubscribe = data.get("one_click_unsubscribe_url")
     rendered = render_email(template.content, template.subject or "", personalisation, service_name=service.name)
@@ -252,29 +285,23 @@ async def send_email(
             "Your message is too long. Emails cannot be longer than 2000000 bytes. "
             f"Your message is {rendered.size_in_bytes} bytes."
         )
-    root = settings.public_root
-    notification_id = uuid.uuid4()
-    body = {
-        "id": str(notification_id),
-        "reference": data.get("reference"),
-        "content": {
-            "from_email": f"{service.email_sender_local_part}@{settings.email_domain}",
-            "body": rendered.body,
-            "subject": rendered.subject,
-            "one_click_unsubscribe_url": unsubscribe,
-        },
-        "uri": f"{root}v2/notifications/{notification_id}",
-        "template": _template_ref(root, caller, template),
-        "scheduled_for": None,
-        "sanitised_content": sanitised,
+    content = {
+        "from_email": f"{service.email_sender_local_part}@{settings.email_domain}",
+        "body": rendered.body,
+        "subject": rendered.subject,
+        "one_click_unsubscribe_url": unsubscribe,
     }
-    if is_smoke_test_email(data["email_address"]):
-        return Accepted(None, body, None)
-    row = _new_row(
+    return await _finish(
+        session,
+        redis,
         caller,
         template,
-        "email",
-        data,
+        {**data, "personalisation": values},
+        settings,
+        content=content,
+        extra={"sanitised_content": sanitised},
+        smoke_test=is_smoke_test_email(data["email_address"]),
+        counters=("email",),
         to=address.to,
         normalised_to=address.normalised_to,
         body=rendered.body,
@@ -282,13 +309,6 @@ async def send_email(
         reply_to_text=reply_to,
         unsubscribe_link=unsubscribe,
     )
-    row.id = notification_id
-    row.personalisation = raw_values
-    session.add(row)
-    await session.flush()
-    if counted:
-        await limits.increment(redis, service.id, ["email"])
-    return Accepted(row, body, lane_for(caller.key_type, template.process_type))
 
 
 def check_letter_key(caller: Caller) -> None:
@@ -304,12 +324,7 @@ async def send_letter(
 ) -> Accepted:
     service = caller.service
     check_letter_key(caller)
-    counted = caller.key_type != "test"
-    if counted:
-        await limits.check(redis, service, "letter")
-    if not service.has("letter"):
-        raise BadRequestError("Service is not allowed to send letters")
-    template = await _template(session, caller, data["template_id"], "letter")
+    template = await _prepare(session, redis, caller, data, "letter")
     values = dict(data.get("personalisation") or {})
     personalisation = Personalisation.of(values)
     _check_personalisation(template, personalisation)
@@ -326,22 +341,17 @@ async def send_letter(
     requested = template.postage if template.postage in {p.value for p in UK_POSTAGE} else "second"
     postage = postage_for(address, requested).value
     letter_body = fill(template.content, personalisation).strip()
-    subject = fill(template.subject or "", personalisation).strip()
-    root = settings.public_root
-    notification_id = uuid.uuid4()
-    body = {
-        "id": str(notification_id),
-        "reference": data.get("reference"),
-        "content": {"body": letter_body, "subject": subject},
-        "uri": f"{root}v2/notifications/{notification_id}",
-        "template": _template_ref(root, caller, template),
-        "scheduled_for": None,
-    }
-    row = _new_row(
+    subject = fill(template.subject or "", personalisation, lists=ListStyle.INLINE).strip()
+    stored = {**data, "personalisation": {**values, **address.as_personalisation()}}
+    return await _finish(
+        session,
+        redis,
         caller,
         template,
-        "letter",
-        data,
+        stored,
+        settings,
+        content={"body": letter_body, "subject": subject},
+        counters=("letter",),
         to="\n".join(address.lines),
         normalised_to=None,
         body=letter_body,
@@ -349,10 +359,21 @@ async def send_letter(
         postage=postage,
         international=address.international,
     )
-    row.id = notification_id
-    row.personalisation = {**values, **address.as_personalisation()}
-    session.add(row)
-    await session.flush()
-    if counted:
-        await limits.increment(redis, service.id, ["letter"])
-    return Accepted(row, body, lane_for(caller.key_type, template.process_type))
+
+
+async def cancel(session: AsyncSession, caller: Caller, notification_id: uuid.UUID) -> Notification:
+    """§18.2: a scheduled notification can be cancelled until it is handed to a provider."""
+    row = await session.get(Notification, notification_id)
+    if row is None or row.service_id != caller.service.id:
+        raise NoResultFound()
+    now = utcnow()
+    moved = row.scheduled_for is not None and await transition(
+        session, Notification, row.id, from_status="created", to_status="cancelled", updated_at=now
+    )
+    if not moved:
+        raise BadRequestError(
+            "Notification cannot be cancelled - only scheduled notifications that have not been "
+            "sent yet can be cancelled"
+        )
+    await session.refresh(row)
+    return row

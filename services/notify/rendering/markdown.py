@@ -88,7 +88,7 @@ _INSET = re.compile(r"^ {0,3}\^[ \t]?(.*)$")
 _BULLET = re.compile(r"^[ \t]*(?:[*-][ \t]+|•[ \t]*)(\S.*)$")
 _ORDERED = re.compile(r"^[ \t]*(\d{1,9})\.[ \t]+(\S.*)$")
 _TABLE_DELIMITER_CELL = re.compile(r":?-+:?")
-_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:")
+_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]\s]{1,100}\]:")
 
 
 def _list_marker(line: str) -> tuple[bool, str] | None:
@@ -241,7 +241,7 @@ _ESCAPABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _BARE_URL = re.compile(r"""https?://[^\s<]*[^<.,:"')\]\s]""")
 _ANGLE_URL = re.compile(r"<(https?://[^\s<>]+)>")
-_FOOTNOTE_REFERENCE = re.compile(r"\[\^[^\]\s]+\]")
+_FOOTNOTE_REFERENCE = re.compile(r"\[\^[^\]\s\[]{1,100}\]")
 _LINK = re.compile(
     r"\[((?:\\.|[^\\\[\]]){0,1000})\]"  # [text]: escapes allowed, no nested brackets
     r"\([ \t]*"
@@ -282,8 +282,10 @@ class _InlineBuilder:
     def _flush(self, *, trim: bool) -> None:
         text = "".join(self._text)
         self._text.clear()
+        if not self._nodes or isinstance(self._nodes[-1], LineBreak):
+            text = text.lstrip()  # what removed images and footnotes leave at line starts...
         if trim:
-            text = text.rstrip()  # what removed images leave at line ends
+            text = text.rstrip()  # ...and at line ends
         if text:
             self._nodes.append(Text(text))
 

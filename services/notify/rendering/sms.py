@@ -105,9 +105,8 @@ def normalise(text: str) -> str:
     Each line's runs of whitespace become one space, spaces before ``,`` and ``.`` go, and
     three or more newlines become two.
     """
-    text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _ZERO_WIDTH.sub("", text))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return _MULTIPLE_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    lines = "\n".join(" ".join(line.split()) for line in _ZERO_WIDTH.sub("", text).splitlines())
+    return _MULTIPLE_BLANK_LINES.sub("\n\n", _SPACE_BEFORE_PUNCTUATION.sub(r"\1", lines)).strip()
 
 
 def utf16_length(text: str) -> int:

@@ -64,9 +64,12 @@ def _straighten_email_addresses(text: str) -> str:
 
 def nice_typography(text: str, before: str = "") -> str:
     """Notify's typography for one run of plain text (see the module docstring)."""
-    text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+    if " ," in text or " ." in text or "\t" in text:
+        text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     text = _straighten_email_addresses(smart_quotes(text, before))
-    return _SPACED_HYPHENS.sub(" – ", text)
+    if "-" in text or "–" in text or "—" in text:
+        text = _SPACED_HYPHENS.sub(" – ", text)
+    return text
 
 
 def normalise_whitespace(text: str) -> str:

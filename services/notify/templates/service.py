@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gaap.db.base import utcnow
 from services.notify.errors import BadRequestError, NoResultFound
 from services.notify.rendering.email import render_email
-from services.notify.rendering.placeholders import Personalisation, fill, missing
+from services.notify.rendering.placeholders import ListStyle, Personalisation, fill, missing
 from services.notify.rendering.sms import render_sms
 from services.notify.templates import repository as repo
 from services.notify.templates.models import Template, TemplateHistory
@@ -124,7 +124,7 @@ def preview(template: Template, personalisation: dict[str, Any] | None, service:
         body = render_sms(template.content, values, unicode=service.sms_unicode).body
     else:
         body = fill(template.content, values).strip()
-        subject = fill(template.subject or "", values).strip()
+        subject = fill(template.subject or "", values, lists=ListStyle.INLINE).strip()
     return {
         "id": str(template.id),
         "type": template.template_type,

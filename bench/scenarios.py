@@ -1,0 +1,178 @@
+"""What `make bench` measures: scenarios (one wrk run each) and comparisons (the numbers the targets are on).
+
+A scenario names a *target* (a process of the topology: "bare", "insert" or "gateway", see `bench.topology`), a
+request, and the load shape. Scenarios on the gateway are run once per gateway worker count asked for
+(`--gateway-workers`), so one run can compare process layouts. A comparison turns two scenarios of the same run
+into a ratio of throughput or a difference of median latency, with an optional target.
+
+To add a scenario, append to `SCENARIOS` (and, if it has a target, to `COMPARISONS`); see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bench.upstream import INSERT_PATH, SEND_PATH
+
+#: A check of one preflight answer (parsed JSON) against the seeded tenant: returns a problem, or None.
+Check = Callable[[Any, "Expectations"], str | None]
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the topology seeded, so a preflight can tell a forwarded, authenticated answer from a fake one."""
+
+    service_id: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    #: "bare", "insert" or "gateway": which process wrk talks to.
+    target: str
+    path: str
+    method: str = "GET"
+    body: bytes = b""
+    #: Send a Notify JWT (`Authorization: Bearer`), minted for the seeded key just before each wrk run.
+    notify_key: bool = False
+    #: None: the run's `--connections`/`--threads`; a number pins it (1 for the latency scenarios).
+    connections: int | None = None
+    threads: int | None = None
+    expect_status: int = 200
+    check: Check | None = None
+    what: str = ""
+
+    @property
+    def through_gateway(self) -> bool:
+        return self.target == "gateway"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`throughput`: numerator req/s ÷ denominator req/s. `added_p50`: numerator p50 − denominator p50 (ms)."""
+
+    title: str
+    kind: Literal["throughput", "added_p50"]
+    numerator: str
+    denominator: str
+    #: ("min", 0.8): at least 0.8; ("max", 0.5): at most 0.5 ms. None: reported, not judged.
+    target: tuple[Literal["min", "max"], float] | None = None
+
+
+def _direct_answer(answer: Any, _: Expectations) -> str | None:
+    if not isinstance(answer, dict) or "id" not in answer:
+        return f"not an insert answer: {answer!r}"
+    if answer.get("service_id") is not None:
+        return "the direct request was seen as authenticated"
+    return None
+
+
+def _gateway_answer(answer: Any, seeded: Expectations) -> str | None:
+    if not isinstance(answer, dict) or "id" not in answer:
+        return f"not an insert answer: {answer!r}"
+    if answer.get("service_id") != seeded.service_id:
+        return f"the upstream did not see the seeded service's verified principal: {answer!r}"
+    return None
+
+
+def _bare_answer(answer: Any, _: Expectations) -> str | None:
+    return None if answer == {"status": "ok", "component": "bench-bare"} else f"unexpected answer {answer!r}"
+
+
+#: The request body of the insert scenarios: small, like a Notify send's reference.
+INSERT_BODY = b'{"reference": "bench-run"}'
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        key="a",
+        title="bare ASGI JSON, direct",
+        target="bare",
+        path="/",
+        check=_bare_answer,
+        what="uvicorn (2 workers) answering fixed JSON bytes from a raw ASGI callable: the machine's ceiling.",
+    ),
+    Scenario(
+        key="b",
+        title="FastAPI one-insert, direct",
+        target="insert",
+        path=INSERT_PATH,
+        method="POST",
+        body=INSERT_BODY,
+        expect_status=201,
+        check=_direct_answer,
+        what="A kernel-built FastAPI app (2 workers): pydantic body, a session per request, one INSERT, commit.",
+    ),
+    Scenario(
+        key="c",
+        title="FastAPI one-insert, through the gateway",
+        target="gateway",
+        path=INSERT_PATH,
+        method="POST",
+        body=INSERT_BODY,
+        notify_key=True,
+        expect_status=201,
+        check=_gateway_answer,
+        what="(b) behind the gateway: Notify JWT check, principal token signed and verified, aiohttp forwarding.",
+    ),
+    Scenario(
+        key="b1",
+        title="FastAPI one-insert, direct, 1 connection",
+        target="insert",
+        path=INSERT_PATH,
+        method="POST",
+        body=INSERT_BODY,
+        connections=1,
+        threads=1,
+        expect_status=201,
+        check=_direct_answer,
+        what="(b) with one connection: latency without queueing.",
+    ),
+    Scenario(
+        key="c1",
+        title="FastAPI one-insert, through the gateway, 1 connection",
+        target="gateway",
+        path=INSERT_PATH,
+        method="POST",
+        body=INSERT_BODY,
+        notify_key=True,
+        connections=1,
+        threads=1,
+        expect_status=201,
+        check=_gateway_answer,
+        what="(c) with one connection: what the gateway adds to one request's latency.",
+    ),
+    Scenario(
+        key="d",
+        title="FastAPI one-insert, through the gateway, on a rate-limited send path",
+        target="gateway",
+        path=SEND_PATH,
+        method="POST",
+        body=INSERT_BODY,
+        notify_key=True,
+        expect_status=201,
+        check=_gateway_answer,
+        what="(c) at `/v2/notifications/sms`, where the gateway also runs the shared GCRA limiter (one Redis "
+        "EVALSHA); the seeded service's limit is high enough never to refuse.",
+    ),
+]
+
+COMPARISONS: list[Comparison] = [
+    Comparison("through gateway ÷ direct, one-insert endpoint (c/b)", "throughput", "c", "b", ("min", 0.8)),
+    Comparison("one-insert ÷ bare ASGI, direct (b/a)", "throughput", "b", "a"),
+    Comparison("added p50 at one connection (c1 − b1), ms", "added_p50", "c1", "b1", ("max", 0.5)),
+    Comparison("rate-limited send path ÷ plain path, through the gateway (d/c)", "throughput", "d", "c"),
+]
+
+
+def by_key(keys: list[str] | None) -> list[Scenario]:
+    """The scenarios to run, in their declared order (all when `keys` is empty)."""
+    if not keys:
+        return list(SCENARIOS)
+    known = {s.key for s in SCENARIOS}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [s for s in SCENARIOS if s.key in keys]

@@ -1,0 +1,341 @@
+"""The production topology on loopback: PostgreSQL, Redis, the bench upstreams and the gateway, each its own process.
+
+Everything is started here and everything is stopped here, on success, failure, Ctrl-C or SIGTERM:
+
+- PostgreSQL and Redis are the kernel's throwaway servers (`gaap.embedded`), which die with us even if we are
+  SIGKILLed (parent-death signal).
+- The upstreams and the gateway are uvicorn masters with worker processes. Each master is started in its own
+  session with a parent-death SIGTERM, so it is the leader of a process group holding its workers; stopping it
+  sends SIGTERM to the master (uvicorn stops its workers), then SIGKILL to that group for anything left. Nothing
+  is ever stopped by name.
+
+The processes run as production would: `GAAP_ENV=production` with freshly generated secrets (the kernel refuses
+development defaults there), JSON logs at INFO, uvloop and httptools, the gateway through `gaap serve gateway`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import jwt
+from pydantic import SecretStr
+
+from bench.upstream import AUDIENCE, BenchBase
+from gaap.db.engine import Database
+from gaap.db.migrate import upgrade
+from gaap.embedded import die_with_parent
+from gaap.embedded.ports import free_port
+from gaap.embedded.postgres_server import PostgresServer
+from gaap.embedded.redis_server import RedisServer
+from gaap.settings import derive_audience_key, format_keyring, parse_keyring
+from gateway.keys.service import KeyMaterial, create_key
+from gateway.settings import GatewaySettings
+from gateway.tenants import service as tenants
+
+ROOT = Path(__file__).resolve().parents[1]
+GATEWAY_MIGRATIONS = ROOT / "gateway" / "migrations"
+PUBLIC_BASE_URL = "https://gaap.bench.invalid"
+#: Notify accepts a JWT whose `iat` is within this many seconds of the gateway's clock.
+NOTIFY_SKEW_SECONDS = 30
+#: The longest wrk run one replayed Notify token can cover (see `Topology.notify_authorization`).
+MAX_TOKEN_SECONDS = 2 * NOTIFY_SKEW_SECONDS - 6
+_PORT_ATTEMPTS = 3
+
+
+def _keyring(kid: str) -> str:
+    return format_keyring([(kid, secrets.token_bytes(32))])
+
+
+def gateway_target(workers: int) -> str:
+    """The target name of the gateway layout with `workers` workers."""
+    return f"gateway-{workers}w"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The tenant the gateway scenarios authenticate as: one live Notify key of one service."""
+
+    organisation_id: uuid.UUID
+    service_id: uuid.UUID
+    key_secret: str
+
+
+class Child:
+    """One server process of the topology (a uvicorn master and its workers), logged to a file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group (with its workers), out of reach of our Ctrl-C
+                preexec_fn=die_with_parent(signal.SIGTERM),
+            )
+
+    def log_tail(self, size: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with status {self.proc.returncode}:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the master, then SIGKILL to its process group (its workers) for whatever is left."""
+        pgid = self.proc.pid  # start_new_session made the master its group's leader
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def _wait_ready(child: Child, url: str, timeout: float = 30.0) -> None:
+    """Until `url` answers 200 (a uvicorn master binds before its workers can answer)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        child.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise RuntimeError(f"{child.name} did not answer {url} within {timeout:g}s ({last}):\n{child.log_tail()}")
+
+
+class Topology:
+    """Start with `with Topology(workdir) as topology:`; then `start_gateway(workers)` for each layout to measure."""
+
+    def __init__(self, workdir: Path, *, upstream_workers: int = 2, upstream_db_pool_size: int | None = None) -> None:
+        self.workdir = workdir
+        self.upstream_workers = upstream_workers
+        #: None: the kernel's default (`ComponentSettings.db_pool_size`), as a service deployed as-is would have.
+        self.upstream_db_pool_size = upstream_db_pool_size
+        self.master_keys = _keyring("bench")
+        self.postgres: PostgresServer | None = None
+        self.redis: RedisServer | None = None
+        self.children: dict[str, Child] = {}
+        self.ports: dict[str, int] = {}
+        self.seeded: Seeded | None = None
+        self.bench_db = ""
+        self.settings: GatewaySettings | None = None
+
+    # -- life cycle ------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Topology:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self.postgres = PostgresServer().start()
+        self.redis = RedisServer().start()
+        gateway_db, bench_db = asyncio.run(self._create_databases())
+        self.settings = GatewaySettings(
+            database_url=gateway_db,
+            redis_url=self.redis.url,
+            principal_keys=SecretStr(self.master_keys),
+            key_encryption_keys=SecretStr(_keyring("bench")),
+            key_hash_pepper=SecretStr(secrets.token_urlsafe(32)),
+            pay_key_checksum_secret=SecretStr(secrets.token_urlsafe(32)),
+            csrf_secret=SecretStr(secrets.token_urlsafe(32)),
+        )
+        self.seeded = asyncio.run(self._seed(self.settings, bench_db))
+        self.bench_db = bench_db
+        self._start_upstream("bare")
+        self._start_upstream("insert")
+
+    def close(self) -> None:
+        """Stop everything that was started, in reverse order; safe to call twice and after a partial start."""
+        for name in reversed(list(self.children)):
+            with contextlib.suppress(Exception):
+                self.children.pop(name).stop()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                self.redis.stop()
+            self.redis = None
+        if self.postgres is not None:
+            with contextlib.suppress(Exception):
+                self.postgres.stop()
+            self.postgres = None
+
+    # -- data ------------------------------------------------------------------------------------------------
+
+    async def _create_databases(self) -> tuple[str, str]:
+        import asyncpg
+
+        assert self.postgres is not None
+        conn = await asyncpg.connect(self.postgres.dsn)
+        try:
+            await conn.execute("CREATE DATABASE gateway")
+            await conn.execute("CREATE DATABASE bench")
+        finally:
+            await conn.close()
+        base = f"postgresql+asyncpg://postgres@{self.postgres.host}:{self.postgres.port}"
+        return f"{base}/gateway", f"{base}/bench"
+
+    async def _seed(self, settings: GatewaySettings, bench_db: str) -> Seeded:
+        """The gateway's schema (its real migrations), one tenant with a live Notify key, and the bench table."""
+        await upgrade(GATEWAY_MIGRATIONS, settings.database_url)
+        material = KeyMaterial.from_settings(settings)
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            async with db.write_session() as session:
+                org = await tenants.create_organisation(session, name="Bench department", actor="bench")
+                service = await tenants.create_service(
+                    session, organisation_id=org.id, name="Bench service", restricted=False, actor="bench"
+                )
+                # Notify's default is 3,000 a minute; the send-path scenario must measure the limiter, not hit it.
+                await tenants.update_service(session, service.id, actor="bench", rate_limit=1_000_000)
+                _row, full_key = await create_key(
+                    session, material, service_id=service.id, api="notify", name="bench", key_type="normal",
+                    actor="bench",
+                )  # fmt: skip
+        finally:
+            await db.dispose()
+        bench = Database(bench_db, pool_size=1)
+        try:
+            async with bench.engine.begin() as conn:
+                await conn.run_sync(BenchBase.metadata.create_all)
+        finally:
+            await bench.dispose()
+        # A Notify key is `{name}-{service_id}-{secret}`; clients sign with the last 36 characters.
+        return Seeded(organisation_id=org.id, service_id=service.id, key_secret=full_key[-36:])
+
+    # -- processes -------------------------------------------------------------------------------------------
+
+    def _env(self, extra: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GAAP_", "GATEWAY_", "BENCH_UPSTREAM_"))}
+        env.update(
+            {
+                "GAAP_ENV": "production",
+                "GAAP_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+                "GAAP_LOG_JSON": "true",
+                "GAAP_LOG_LEVEL": "INFO",
+                "GAAP_DATA_DIR": str(self.workdir),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.redis is not None:
+            env["GAAP_REDIS_URL"] = self.redis.url
+        env.update(extra)
+        return env
+
+    def _start(self, name: str, argv: Callable[[int], list[str]], env: dict[str, str], ready_path: str) -> None:
+        """Start a server on a free port and wait until it answers; another process may take the port between
+        our choosing it and the server binding it, so that case is retried with a fresh port."""
+        for attempt in range(_PORT_ATTEMPTS):
+            port = self.ports[name] = free_port()
+            child = Child(name, argv(port), self._env(env), self.workdir / f"{name}.log")
+            self.children[name] = child
+            try:
+                _wait_ready(child, f"http://127.0.0.1:{port}{ready_path}")
+                return
+            except RuntimeError:
+                child.stop()
+                del self.children[name]
+                if "address already in use" not in child.log_tail().lower() or attempt + 1 == _PORT_ATTEMPTS:
+                    raise
+
+    def _start_upstream(self, app: str) -> None:
+        kid, master = parse_keyring(self.master_keys)[0]
+        env = {
+            "BENCH_UPSTREAM_DATABASE_URL": self.bench_db,
+            # A service holds only the key derived for its own audience, never the gateway's master key.
+            "BENCH_UPSTREAM_PRINCIPAL_KEYS": format_keyring([(kid, derive_audience_key(master, AUDIENCE))]),
+        }
+        if self.upstream_db_pool_size is not None:
+            env["BENCH_UPSTREAM_DB_POOL_SIZE"] = str(self.upstream_db_pool_size)
+        serve = [sys.executable, "-m", "bench.upstream", app, "--workers", str(self.upstream_workers)]
+        self._start(app, lambda port: [*serve, "--port", str(port)], env, "/" if app == "bare" else "/healthz")
+
+    def start_gateway(self, workers: int) -> str:
+        """Start a gateway with `workers` uvicorn workers, exactly as `gaap serve gateway` runs it; returns its
+        target name (`gateway-<workers>w`). Several layouts run side by side, idle when not measured, so scenarios
+        on different layouts can be measured back to back."""
+        assert self.settings is not None
+        settings = self.settings
+        name = gateway_target(workers)
+        env = {
+            "GATEWAY_DATABASE_URL": settings.database_url,
+            "GATEWAY_NOTIFY_URL": self.url("insert"),
+            # Not measured: closed ports, so a stray request fails fast instead of reaching something else.
+            "GATEWAY_PAY_URL": f"http://127.0.0.1:{free_port()}",
+            "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{free_port()}",
+            "GATEWAY_PRINCIPAL_KEYS": settings.principal_keys.get_secret_value(),
+            "GATEWAY_KEY_ENCRYPTION_KEYS": settings.key_encryption_keys.get_secret_value(),
+            "GATEWAY_KEY_HASH_PEPPER": settings.key_hash_pepper.get_secret_value(),
+            "GATEWAY_PAY_KEY_CHECKSUM_SECRET": settings.pay_key_checksum_secret.get_secret_value(),
+            "GATEWAY_CSRF_SECRET": settings.csrf_secret.get_secret_value(),
+        }
+        serve = [sys.executable, "-m", "gaap.cli.main", "serve", "gateway", "--workers", str(workers)]
+        self._start(name, lambda port: [*serve, "--port", str(port)], env, "/healthz")
+        return name
+
+    # -- what scenarios need ---------------------------------------------------------------------------------
+
+    def url(self, target: str) -> str:
+        return f"http://127.0.0.1:{self.ports[target]}"
+
+    def check_alive(self) -> None:
+        for child in self.children.values():
+            child.check_alive()
+
+    def notify_authorization(self, valid_for: float) -> str:
+        """`Bearer <JWT>` for the seeded key, as a Notify client signs it, accepted for at least `valid_for` s.
+
+        A client signs a fresh token per request; wrk replays one. The gateway accepts an `iat` within 30 s either
+        side of its clock, so for a run longer than that the token is dated forward (up to 30 s), never more.
+        """
+        assert self.seeded is not None
+        shift = min(max(0.0, valid_for - (NOTIFY_SKEW_SECONDS - 5)), NOTIFY_SKEW_SECONDS - 1)
+        if valid_for > MAX_TOKEN_SECONDS:
+            raise ValueError(f"a replayed Notify token cannot cover {valid_for:g}s; use a shorter --duration")
+        claims = {"iss": str(self.seeded.service_id), "iat": int(time.time() + shift)}
+        return "Bearer " + jwt.encode(claims, self.seeded.key_secret, algorithm="HS256")
+
+    def process_groups(self) -> dict[str, int]:
+        """Our servers by name, each the leader of its own process group: what `bench.load` counts as ours."""
+        groups = {name: child.proc.pid for name, child in self.children.items()}
+        if self.postgres is not None:
+            groups["postgres"] = self.postgres.pid
+        if self.redis is not None:
+            groups["redis"] = self.redis.pid
+        return groups

@@ -1,0 +1,1 @@
+"""Inbound text messages: the numbers services receive on, and the messages people send to them."""

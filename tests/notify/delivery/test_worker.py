@@ -1,0 +1,310 @@
+"""Notify's worker in-process against the rig (real notify behind a real gateway, PostgreSQL, Redis): test keys'
+simulated lifecycle (notify spec §3.5, §16.5), exactly-once effects, the sweeps and the retention purge (§16.6)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
+from redis.asyncio import Redis
+from sqlalchemy import delete, inspect
+
+from gaap.db import Database, utcnow
+from gaap.jobs import JobQueue, job_id, serve, sweep_once
+from services.notify.delivery import tasks
+from services.notify.delivery.history import NotificationHistory, purge_expired
+from services.notify.notifications.models import Notification
+from services.notify.tenancy.models import DataRetention, NotifyService
+from services.notify.worker import DeliverySettings, worker_spec
+from tests.notify.conftest import NotifyRig, notify_settings
+
+RECEIPT_DELAY = 0.2
+PERSONALISATION = {"name": "Ada", "code": "123456"}
+ADDRESS = {"address_line_1": "A. Citizen", "address_line_2": "1 High Street", "address_line_3": "sw1a1aa"}
+#: The columns that hold personal data: none of them may reach history.
+PERSONAL = {"to", "normalised_to", "personalisation", "body", "subject", "reply_to_text", "unsubscribe_link"}
+
+
+def spec(rig: NotifyRig) -> Any:
+    settings = notify_settings(rig.notify_db, rig.redis_url, "http://127.0.0.1")
+    return worker_spec(settings, DeliverySettings(test_receipt_delay_seconds=RECEIPT_DELAY))
+
+
+@asynccontextmanager
+async def running_worker(rig: NotifyRig) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    worker = asyncio.create_task(serve(spec(rig), stop=stop, handle_signals=False))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 15)
+
+
+@asynccontextmanager
+async def handler_ctx(rig: NotifyRig) -> AsyncIterator[dict[str, Any]]:
+    """What the worker hands its handlers, for calling them directly."""
+    worker = spec(rig)
+    ctx: dict[str, Any] = {"jobs": JobQueue.from_url(rig.redis_url, "notify")}
+    await worker.on_startup(ctx)
+    try:
+        yield ctx
+    finally:
+        await worker.on_shutdown(ctx)
+        await ctx["jobs"].close()
+
+
+@pytest.fixture
+async def db(notify_rig: NotifyRig) -> AsyncIterator[Database]:
+    database = Database(notify_rig.notify_db, pool_size=2)
+    yield database
+    await database.dispose()
+
+
+def client(rig: NotifyRig, key: str = "test") -> NotificationsAPIClient:
+    return NotificationsAPIClient(rig.keys[key], base_url=rig.url)
+
+
+async def row_of(db: Database, ident: str | uuid.UUID) -> Notification | None:
+    async with db.read_session() as session:
+        row = await session.get(Notification, uuid.UUID(str(ident)))
+        if row is not None:
+            session.expunge(row)  # keep its loaded values past the read session's rollback
+        return row
+
+
+async def eventually(check: Callable[[], Any], within: float = 10) -> Any:
+    """Poll `check` (a coroutine function) until it returns something truthy."""
+    async with asyncio.timeout(within):
+        while not (result := await check()):  # noqa: ASYNC110  (state in the database, changed by the worker)
+            await asyncio.sleep(0.05)
+    return result
+
+
+async def final_in_api(api: NotificationsAPIClient, ident: str, within: float = 10) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        got: dict[str, Any] = await asyncio.to_thread(api.get_notification_by_id, ident)
+        return got if got["status"] not in {"created", "sending", "accepted"} else None
+
+    result: dict[str, Any] = await eventually(done, within)
+    return result
+
+
+async def insert_row(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
+    """A notification written straight to the table, as if its enqueue had been lost."""
+    now = utcnow()
+    row = Notification(
+        id=uuid.uuid4(),
+        service_id=rig.service_id,
+        template_id=uuid.UUID(rig.templates["sms"]),
+        template_version=1,
+        key_type="test",
+        notification_type="sms",
+        to="07700900123",
+        normalised_to="447700900123",
+        status="created",
+        personalisation=dict(PERSONALISATION),
+        body="Hello Ada, your code is 123456",
+        process_type="normal",
+        created_at=now,
+        next_attempt_at=now,
+        attempt=0,
+    )
+    for name, value in values.items():
+        setattr(row, name, value)
+    async with db.write_session() as session:
+        session.add(row)
+    return row.id
+
+
+async def test_test_key_outcomes_follow_the_recipient(notify_rig: NotifyRig, db: Database) -> None:
+    api = client(notify_rig)
+    sms, email = notify_rig.templates["sms"], notify_rig.templates["email"]
+    email_values = {"name": "Ada", "date": "1 May", "urgent": ""}
+    async with running_worker(notify_rig):
+        sent = {
+            "delivered": await asyncio.to_thread(api.send_sms_notification, "07700900123", sms, PERSONALISATION),
+            "temporary-failure": await asyncio.to_thread(
+                api.send_sms_notification, "07700900003", sms, PERSONALISATION
+            ),
+            "permanent-failure": await asyncio.to_thread(
+                api.send_sms_notification, "07700900002", sms, PERSONALISATION
+            ),
+            "email temporary-failure": await asyncio.to_thread(
+                api.send_email_notification, "temp-fail@simulator.notify", email, email_values
+            ),
+            "received": await asyncio.to_thread(
+                api.send_letter_notification, notify_rig.templates["letter"], {"name": "Ada", **ADDRESS}
+            ),
+        }
+        got = {expected: await final_in_api(api, s["id"]) for expected, s in sent.items()}
+    for expected, notification in got.items():
+        assert notification["status"] == expected.removeprefix("email "), notification
+        assert notification["completed_at"] is not None
+        assert notification["sent_at"] is not None
+    for s in sent.values():
+        row = await row_of(db, s["id"])
+        assert row is not None and row.sent_by == "simulator" and row.attempt == 1
+    letter = await row_of(db, sent["received"]["id"])
+    assert letter is not None and letter.status == "delivered"  # stored as delivered, shown as received
+
+
+async def test_a_job_delivered_twice_has_one_effect(notify_rig: NotifyRig, db: Database) -> None:
+    ident = str(await insert_row(db, notify_rig))
+    async with handler_ctx(notify_rig) as ctx:
+        await asyncio.gather(*(tasks.deliver(ctx, ident) for _ in range(5)))
+        sending = await row_of(db, ident)
+        assert sending is not None and sending.status == "sending" and sending.attempt == 1
+        await tasks.deliver(ctx, ident)  # long after: the row has moved on
+        await asyncio.gather(*(tasks.simulate_receipt(ctx, ident) for _ in range(5)))
+        delivered = await row_of(db, ident)
+        assert delivered is not None and delivered.status == "delivered"
+        await tasks.simulate_receipt(ctx, ident)
+        await tasks.deliver(ctx, ident)
+    again = await row_of(db, ident)
+    assert again is not None
+    assert (again.status, again.attempt, again.sent_at, again.updated_at) == (
+        "delivered",
+        1,
+        sending.sent_at,
+        delivered.updated_at,
+    )
+
+
+async def test_a_duplicate_queued_job_through_the_worker_has_one_effect(notify_rig: NotifyRig, db: Database) -> None:
+    api = client(notify_rig)
+    jobs = JobQueue.from_url(notify_rig.redis_url, "notify")
+    try:
+        sent = await asyncio.to_thread(
+            api.send_sms_notification, "07700900123", notify_rig.templates["sms"], PERSONALISATION
+        )
+        # A second, distinct job for the same row (as a sweep racing the API's enqueue could produce).
+        assert await jobs.enqueue("deliver", sent["id"], lane="test", dedupe_key=f"{sent['id']}:again")
+        async with running_worker(notify_rig):
+            await final_in_api(api, sent["id"])
+    finally:
+        await jobs.close()
+    row = await row_of(db, sent["id"])
+    assert row is not None and row.status == "delivered" and row.attempt == 1
+
+
+async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(notify_rig: NotifyRig, db: Database) -> None:
+    long_ago = utcnow() - timedelta(minutes=10)
+    lost_send = str(await insert_row(db, notify_rig, created_at=long_ago, next_attempt_at=long_ago))
+    lost_receipt = str(
+        await insert_row(
+            db,
+            notify_rig,
+            to="07700900002",
+            normalised_to="447700900002",
+            status="sending",
+            sent_at=long_ago,
+            sent_by="simulator",
+            created_at=long_ago,
+            next_attempt_at=long_ago,
+            attempt=1,
+        )
+    )
+    recent = str(await insert_row(db, notify_rig))  # due now, not overdue: its job may still be on its way
+    sweeps = {s.name: s for s in tasks.sweeps()}
+    jobs = JobQueue.from_url(notify_rig.redis_url, "notify")
+    redis = Redis.from_url(notify_rig.redis_url)
+    try:
+        assert await sweep_once(db, jobs, sweeps["created-test"]) >= 1
+        assert await sweep_once(db, jobs, sweeps["test-receipts"]) >= 1
+        assert await redis.exists(f"arq:job:{job_id('notify', 'deliver', lost_send)}")
+        assert await redis.exists(f"arq:job:{job_id('notify', 'simulate_receipt', lost_receipt)}")
+        assert not await redis.exists(f"arq:job:{job_id('notify', 'deliver', recent)}")
+        async with running_worker(notify_rig):
+
+            async def settled() -> bool:
+                a, b = await row_of(db, lost_send), await row_of(db, lost_receipt)
+                return a is not None and b is not None and a.status == "delivered" and b.status != "sending"
+
+            await eventually(settled)
+    finally:
+        await jobs.close()
+        await redis.aclose()
+    receipt = await row_of(db, lost_receipt)
+    assert receipt is not None and receipt.status == "permanent-failure" and receipt.attempt == 1
+
+
+async def test_live_key_notifications_are_left_for_the_providers(notify_rig: NotifyRig, db: Database) -> None:
+    template = notify_rig.templates["sms"]
+    live = await asyncio.to_thread(
+        client(notify_rig, "live").send_sms_notification, "07700900123", template, PERSONALISATION
+    )
+    async with running_worker(notify_rig):
+        probe = await asyncio.to_thread(
+            client(notify_rig).send_sms_notification, "07700900123", template, PERSONALISATION
+        )
+        await final_in_api(client(notify_rig), probe["id"])  # the worker has been through the queues by now
+    row = await row_of(db, live["id"])
+    assert row is not None
+    assert (row.status, row.attempt, row.sent_at, row.sent_by) == ("created", 0, None, None)
+
+
+async def test_retention_moves_expired_rows_to_history_without_personal_data(
+    notify_rig: NotifyRig, db: Database
+) -> None:
+    now = utcnow()
+    expired = await insert_row(
+        db, notify_rig, status="delivered", created_at=now - timedelta(days=9), next_attempt_at=now - timedelta(days=9)
+    )
+    kept = await insert_row(db, notify_rig, status="delivered", created_at=now - timedelta(days=5))
+    # A service with its own, shorter retention for text messages.
+    other = uuid.uuid4()
+    async with db.write_session() as session:
+        session.add(NotifyService(id=other, name=f"Short retention {other.hex[:6]}", permissions=["sms"]))
+        await session.flush()
+        session.add(DataRetention(service_id=other, notification_type="sms", days_of_retention=3))
+    short = await insert_row(db, notify_rig, service_id=other, created_at=now - timedelta(days=5))
+    short_email = await insert_row(
+        db, notify_rig, service_id=other, notification_type="email", created_at=now - timedelta(days=5)
+    )
+    try:
+        assert await purge_expired(db, now=now, batch=1) >= 2
+        for gone in (expired, short):
+            assert await row_of(db, gone) is None
+        for still in (kept, short_email):
+            assert await row_of(db, still) is not None
+        async with db.read_session() as session:
+            history = await session.get(NotificationHistory, expired)
+            assert history is not None
+            assert (history.status, history.key_type, history.service_id) == (
+                "delivered",
+                "test",
+                notify_rig.service_id,
+            )
+            assert history.created_at == now - timedelta(days=9)
+            assert await session.get(NotificationHistory, kept) is None
+            columns = await session.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync.connection()).get_columns("notification_history")}
+            )
+        assert not columns & PERSONAL
+        with pytest.raises(HTTPError) as raised:
+            await asyncio.to_thread(client(notify_rig).get_notification_by_id, str(expired))
+        assert raised.value.status_code == 404
+        assert await purge_expired(db, now=now) == 0  # a rerun finds nothing left to move
+    finally:
+        async with db.write_session() as session:
+            await session.execute(delete(Notification).where(Notification.service_id == other))
+            await session.execute(delete(DataRetention).where(DataRetention.service_id == other))
+            await session.execute(delete(NotifyService).where(NotifyService.id == other))
+
+
+def test_notify_has_a_worker_role() -> None:
+    from gaap.cli.components import component, resolve
+
+    worker = resolve(component("notify").worker or "")(None)
+    assert set(worker.lanes) == {"priority", "normal", "bulk", "test"}
+    assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt"}
+    assert [c.name for c in worker.cron] == ["retention"]
+    assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
