@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -224,6 +225,22 @@ def build_app(component: Component) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI lists a 422 for every route with parameters; no client ever gets one (validation failures are
+        answered by the family's own 400), so the document must not promise it."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    if isinstance(operation, dict):
+                        operation.get("responses", {}).pop("422", None)
+            components = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_route("/healthz", healthz, include_in_schema=False)
     app.add_route("/readyz", readyz, include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
