@@ -8,7 +8,6 @@ resolution, pydantic) on the hottest path of the platform.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 
 import orjson
@@ -129,13 +128,10 @@ class GatewayFront:
         assert store is not None
         authorization = _header(scope, b"authorization")
         if route.auth == Auth.notify_key:
-            principal = await authenticate_notify(authorization, store, request_id)
-        elif route.auth == Auth.pay_key:
-            principal = await authenticate_pay(authorization, store, request_id)
-        else:
-            return Principal(request_id=request_id), None
-        service = await store.service(uuid.UUID(principal.service_id)) if principal.service_id else None
-        return principal, service
+            return await authenticate_notify(authorization, store, request_id)
+        if route.auth == Auth.pay_key:
+            return await authenticate_pay(authorization, store, request_id)
+        return Principal(request_id=request_id), None
 
     async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send, request_id: str) -> int:
         family = route.family

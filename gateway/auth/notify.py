@@ -14,7 +14,7 @@ import jwt
 
 from gaap.errors import ApiError
 from gaap.principal import Principal
-from gateway.auth.credentials import CredentialStore
+from gateway.auth.credentials import CredentialStore, ServiceEntry
 
 GENERIC = (
     "Invalid token: make sure your API token matches the example at "
@@ -37,7 +37,7 @@ async def authenticate_notify(
     request_id: str,
     *,
     clock: Callable[[], float] = time.time,
-) -> Principal:
+) -> tuple[Principal, ServiceEntry]:
     if not authorization:
         raise _fail(401, "Unauthorized: authentication token must be provided")
     if authorization[:7].lower() != "bearer ":
@@ -87,7 +87,7 @@ async def authenticate_notify(
         if key.revoked:
             raise _fail(403, "Invalid token: API key revoked")
         store.note_used(key.id)
-        return Principal(
+        principal = Principal(
             request_id=request_id,
             service_id=str(service.id),
             key_id=str(key.id),
@@ -95,4 +95,5 @@ async def authenticate_notify(
             scopes=frozenset(key.scopes),
             organisation_id=str(service.organisation_id),
         )
+        return principal, service
     raise _fail(403, "Invalid token: API key not found")

@@ -7,7 +7,7 @@ Every failure is the same bare 401 with `WWW-Authenticate: Bearer` and no body, 
 from __future__ import annotations
 
 from gaap.principal import Principal
-from gateway.auth.credentials import CredentialStore
+from gateway.auth.credentials import CredentialStore, ServiceEntry
 from gateway.keys.formats import pay_key_mode
 
 
@@ -15,7 +15,9 @@ class PayAuthFailed(Exception):
     """Answered as a bare 401; carries nothing a caller could learn from."""
 
 
-async def authenticate_pay(authorization: str | None, store: CredentialStore, request_id: str) -> Principal:
+async def authenticate_pay(
+    authorization: str | None, store: CredentialStore, request_id: str
+) -> tuple[Principal, ServiceEntry]:
     if not authorization or authorization[:7].lower() != "bearer ":
         raise PayAuthFailed()
     key = authorization[7:].strip()
@@ -29,7 +31,7 @@ async def authenticate_pay(authorization: str | None, store: CredentialStore, re
     if service is None or not service.active:
         raise PayAuthFailed()
     store.note_used(entry.id)
-    return Principal(
+    principal = Principal(
         request_id=request_id,
         service_id=str(entry.service_id),
         key_id=str(entry.id),
@@ -37,3 +39,4 @@ async def authenticate_pay(authorization: str | None, store: CredentialStore, re
         scopes=frozenset(entry.scopes),
         organisation_id=str(service.organisation_id),
     )
+    return principal, service
