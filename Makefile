@@ -34,10 +34,11 @@ bootstrap: $(PY_STAMP) assets ## Virtualenv, pinned packages, GOV.UK Frontend as
 run: bootstrap ## Start the whole platform on embedded defaults (ARGS="--port 8000 --data-dir ./var")
 	$(BIN)/gaap up $(ARGS)
 
-system-test-deps: ## Debian packages the tests need (redis-server, chromium, fonts-dejavu-core), when missing, as root
+system-test-deps: ## Debian packages the tests need (redis-server, chromium, fonts-dejavu-core, clamav), as root
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v clamscan >/dev/null || missing="$$missing clamav"; \
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -9,6 +9,7 @@ from gaap.crypto import SecretBox, register_box
 from gaap.jobs import JobQueue
 from services.notify.inbound.endpoints import router as inbound_router
 from services.notify.inbox.endpoints import router as inbox_router
+from services.notify.letters.endpoints import router as letters_router
 from services.notify.limits.endpoints import router as limits_router
 from services.notify.notifications.endpoints import router as notifications_router
 from services.notify.settings import NotifySettings
@@ -37,6 +38,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             routers=[
                 limits_router,
                 notifications_router,
+                letters_router,
                 inbound_router,
                 inbox_router,
                 templates_router,

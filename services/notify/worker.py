@@ -13,11 +13,13 @@ from gaap.jobs import Cron, WorkerSpec
 from services.notify.app import register_keyring
 from services.notify.delivery import tasks
 from services.notify.delivery.history import purge_job
+from services.notify.letters import service as letters
+from services.notify.letters.scanning import ScannerSettings, build_scanner
 from services.notify.settings import NotifySettings
 
 #: Concurrency per lane (`lane_for` picks the lane). They share the process, not a budget: a full bulk lane
 #: never holds up the priority lane.
-LANES = {"priority": 20, "normal": 50, "bulk": 10, tasks.TEST_LANE: 10}
+LANES = {"priority": 20, "normal": 50, "bulk": 10, tasks.TEST_LANE: 10, letters.LANE: 2}
 
 
 class DeliverySettings(BaseSettings):
@@ -34,6 +36,7 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
     delivery = delivery or DeliverySettings()
 
     async def startup(ctx: dict[str, Any]) -> None:
+        ctx[letters.SCANNER] = build_scanner(ScannerSettings(), settings.platform)  # `none` refused outside dev
         register_keyring(settings)  # claims return whole rows, whose content is encrypted
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
         ctx[tasks.TEST_RECEIPT_DELAY] = timedelta(seconds=delivery.test_receipt_delay_seconds)
@@ -45,8 +48,8 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         component="notify",
         redis_url=settings.redis_url,
         lanes=dict(LANES),
-        tasks=[tasks.deliver, tasks.simulate_receipt],
-        sweeps=tasks.sweeps(),
+        tasks=[tasks.deliver, tasks.simulate_receipt, letters.check_precompiled],
+        sweeps=[*tasks.sweeps(), letters.sweep()],
         # notify spec §16.6: nightly at 03:00 UTC; a big backlog of batches may take a while.
         cron=[Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2))],
         on_startup=startup,

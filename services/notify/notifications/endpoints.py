@@ -14,8 +14,9 @@ from gaap.errors import FAMILIES
 from gaap.jobs import JobQueue
 from services.notify import schemas
 from services.notify.auth import NotifyCaller
-from services.notify.errors import BadRequestError, NoResultFound, ValidationError
+from services.notify.errors import NoResultFound, ValidationError
 from services.notify.idempotency import service as idempotency
+from services.notify.letters import service as letters
 from services.notify.notifications import repository as repo
 from services.notify.notifications import service as sending
 from services.notify.notifications.schemas import notification_json
@@ -38,10 +39,13 @@ def _schedule_days(request: Request, caller: Any) -> int | None:
     return settings.schedule_horizon_days if caller.service.has("schedule_notifications") else None
 
 
-async def _enqueue(jobs: JobQueue, notification: Any, lane: str) -> None:
+async def _enqueue(jobs: JobQueue, accepted: sending.Accepted) -> None:
     """After the commit. A failure is logged by the queue and made good by the worker's sweeper. A scheduled
     notification is deferred to its time."""
-    await jobs.enqueue("deliver", str(notification.id), lane=lane, defer_until=notification.scheduled_for)
+    notification = accepted.notification
+    assert notification is not None
+    assert accepted.lane is not None
+    await jobs.enqueue(accepted.task, str(notification.id), lane=accepted.lane, defer_until=notification.scheduled_for)
 
 
 async def _send(channel: str, request: Request, caller: Any, session: Any, background: BackgroundTasks) -> Any:
@@ -76,7 +80,7 @@ async def _send(channel: str, request: Request, caller: Any, session: Any, backg
             await idempotency.abandon(state.db, claim)
         raise
     if accepted.notification is not None and accepted.lane is not None:
-        background.add_task(_enqueue, state.jobs, accepted.notification, accepted.lane)
+        background.add_task(_enqueue, state.jobs, accepted)
     return JSONResponse(accepted.body, status_code=201)
 
 
@@ -85,7 +89,7 @@ async def _accept(channel: str, request: Request, caller: Any, session: Any, dat
         sending.check_letter_key(caller)
         if isinstance(data, dict) and "content" in data:
             validate(schemas.POST_PRECOMPILED_LETTER, data)
-            raise BadRequestError("Precompiled letters are not accepted yet: send a templated letter")
+            return await letters.accept_precompiled(session, request.app.state.redis, caller, data)
     validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
     state = request.app.state
     return await SENDERS[channel](session, state.redis, caller, data, state.settings)

@@ -52,6 +52,8 @@ class Accepted:
     notification: Notification | None
     body: dict[str, Any]
     lane: str | None
+    #: The job that takes the notification on from here.
+    task: str = "deliver"
 
 
 def lane_for(key_type: str, process_type: str) -> str:

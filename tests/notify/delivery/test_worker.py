@@ -304,7 +304,7 @@ def test_notify_has_a_worker_role() -> None:
     from gaap.cli.components import component, resolve
 
     worker = resolve(component("notify").worker or "")(None)
-    assert set(worker.lanes) == {"priority", "normal", "bulk", "test"}
-    assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt"}
+    assert set(worker.lanes) == {"priority", "normal", "bulk", "test", "antivirus"}
+    assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt", "check_precompiled"}
     assert [c.name for c in worker.cron] == ["retention"]
     assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
