@@ -41,7 +41,12 @@ PERSONALISATION: dict[str, Any] = {
     "type": "object",
     "description": "Placeholder values; any JSON values, converted with str() (lists become bullets).",
 }
-REFERENCE: dict[str, Any] = {"type": "string", "maxLength": MAX_REFERENCE_LENGTH}
+#: PostgreSQL text cannot hold NUL, so a reference with one is refused here rather than failing at INSERT.
+NO_NUL: dict[str, Any] = {
+    "not": {"type": "string", "pattern": "\u0000"},
+    "validationMessage": "must not contain NUL characters",
+}
+REFERENCE: dict[str, Any] = {"type": "string", "maxLength": MAX_REFERENCE_LENGTH, "allOf": [NO_NUL]}
 SCHEDULED_FOR: dict[str, Any] = {
     "type": ["string", "null"],
     "format": "datetime_within_next_day",
@@ -49,6 +54,7 @@ SCHEDULED_FOR: dict[str, Any] = {
 }
 HTTPS_URL: dict[str, Any] = {
     "type": "string",
+    "maxLength": 2048,
     "pattern": "^https://",
     "format": "https_url",
     "validationMessage": "is not a valid https url",
@@ -126,7 +132,7 @@ GET_NOTIFICATIONS_QUERY: dict[str, Any] = {
     "properties": {
         "template_type": {"type": "array", "items": {"enum": TEMPLATE_TYPES}},
         "status": {"type": "array", "items": {"enum": QUERYABLE_STATUSES}},
-        "reference": {"type": "string"},
+        "reference": {"type": "string", "allOf": [NO_NUL]},
         "older_than": UUID,
         "include_jobs": {"enum": ["true", "True"]},
     },

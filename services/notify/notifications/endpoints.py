@@ -85,13 +85,14 @@ async def _send(channel: str, request: Request, caller: Any, session: Any, backg
 
 
 async def _accept(channel: str, request: Request, caller: Any, session: Any, data: Any) -> sending.Accepted:
+    state = request.app.state
     if channel == "letter":
         sending.check_letter_key(caller)
-        if isinstance(data, dict) and "content" in data:
-            validate(schemas.POST_PRECOMPILED_LETTER, data)
-            return await letters.accept_precompiled(session, request.app.state.redis, caller, data)
+    await sending.check_daily_limit(state.redis, caller, channel)
+    if channel == "letter" and isinstance(data, dict) and "content" in data:
+        validate(schemas.POST_PRECOMPILED_LETTER, data)
+        return await letters.accept_precompiled(session, state.redis, caller, data)
     validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
-    state = request.app.state
     return await SENDERS[channel](session, state.redis, caller, data, state.settings)
 
 

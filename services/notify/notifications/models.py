@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gaap.db.base import utcnow
@@ -32,7 +32,8 @@ class Notification(LeasedWork, Base):
     key_type: Mapped[str] = mapped_column(String(16), nullable=False)
     job_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), nullable=True)
     notification_type: Mapped[str] = mapped_column(String(16), nullable=False)
-    to: Mapped[str] = mapped_column(String(1024), nullable=False)
+    #: The recipient as given: a phone number, an email address, or a letter's address lines.
+    to: Mapped[str] = mapped_column(Text, nullable=False)
     normalised_to: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     status: Mapped[str] = mapped_column(String(32), nullable=False, default="created")
     client_reference: Mapped[str | None] = mapped_column(String(1000), nullable=True)

@@ -139,10 +139,8 @@ def _new_row(caller: Caller, template: Template, channel: str, data: dict[str, A
 
 
 async def _prepare(session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], channel: str) -> Template:
-    """§5.1 steps 1, 3 and 4 (the schema, step 2, is checked by the endpoint): today's limit, the service's
-    permission for the channel, and the template."""
-    if caller.key_type != "test":
-        await limits.check(redis, caller.service, channel)
+    """§5.1 steps 3 and 4: the service's permission for the channel, and the template. (Step 1, today's limit,
+    is `check_daily_limit`; step 2, the schema, is the endpoint's.)"""
     if not caller.service.has(channel):
         raise BadRequestError(f"Service is not allowed to send {CHANNEL_NAMES[channel]}")
     return await _template(session, caller, data["template_id"], channel)
@@ -313,6 +311,13 @@ async def send_email(
     )
 
 
+async def check_daily_limit(redis: Redis, caller: Caller, channel: str) -> None:
+    """§5.1 step 1, before the body is validated: a service at today's limit gets the 429 whatever it sent.
+    Test keys are never counted."""
+    if caller.key_type != "test":
+        await limits.check(redis, caller.service, channel)
+
+
 def check_letter_key(caller: Caller) -> None:
     """Letters check the key before anything else, even the body's schema (notify spec §5.4)."""
     if caller.key_type == "team":
@@ -334,11 +339,16 @@ async def send_letter(
         address = validate_postal_address(values, allow_international_letters=service.has("international_letters"))
     except InvalidAddressError as exc:
         raise ValidationError(exc.message) from None
+    if any("\x00" in line for line in address.lines):  # PostgreSQL text cannot hold NUL
+        raise ValidationError("Address lines must not contain NUL characters")
     try:
         check_letter_content(template.content, dict(personalisation))
     except QrCodeTooLong as exc:
         raise ValidationError(
-            "qr code data is too long", data=exc.data, num_bytes=exc.num_bytes, max_bytes=exc.max_bytes
+            "Cannot create a usable QR code - the link is too long",
+            data=exc.data,
+            num_bytes=exc.num_bytes,
+            max_bytes=exc.max_bytes,
         ) from None
     requested = template.postage if template.postage in {p.value for p in UK_POSTAGE} else "second"
     postage = postage_for(address, requested).value

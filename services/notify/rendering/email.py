@@ -93,8 +93,9 @@ class RenderedEmail:
 
     @property
     def size_in_bytes(self) -> int:
-        """The UTF-8 size of the plain-text part, for the §4.3 "too long" message."""
-        return len(self.plain_text.encode("utf-8", errors="surrogatepass"))
+        """The UTF-8 size of the plain-text part, for the §4.3 "too long" message (without the final newline
+        the renderer ends the part with, so a 2,000,000-byte message is not counted as 2,000,001)."""
+        return len(self.plain_text.rstrip("\n").encode("utf-8", errors="surrogatepass"))
 
     @property
     def is_too_long(self) -> bool:

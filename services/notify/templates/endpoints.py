@@ -29,6 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "RateLimitError"},
 }
 router = APIRouter(tags=["templates"], responses=ERRORS)
+#: Versions are 32-bit integers in the database; a larger number cannot name one.
+MAX_VERSION = 2**31 - 1
 manage = APIRouter(tags=["manage templates"], route_class=family_route("platform"), responses=ERRORS)
 
 
@@ -51,10 +53,12 @@ async def get_template_version(
     template_id: str, version: str, caller: NotifyCaller, session: ReadSession
 ) -> dict[str, Any]:
     """One version of a template (`0` is the latest)."""
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise FaultError(Fault.not_found)
     tid = parse_uuid(template_id, "id")
     number = int(version)
+    if number > MAX_VERSION:
+        raise NoResultFound()
     found = (
         await repo.get(session, caller.service.id, tid)
         if number == 0
