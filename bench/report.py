@@ -202,9 +202,13 @@ def render(
     if settings.quick:
         lines.append("- **Quick run** (`--quick`): a smoke test; short runs are noisy, do not quote these numbers.")
     lines += [f"- {note}" for note in settings.notes]
+    lines += ["", "## Scenarios", ""]
+    described: set[str] = set()
+    for m in measured:
+        if m.scenario.what and m.scenario.key not in described:
+            described.add(m.scenario.key)
+            lines.append(f"- ({m.scenario.key}) {m.scenario.what}")
     lines += [
-        "",
-        "## Scenarios",
         "",
         "| Scenario | Connections | Requests/s | p50 (ms) | p99 (ms) | Errors | Others' CPU (cores) |",
         "|---|---:|---:|---:|---:|---|---:|",
@@ -215,6 +219,11 @@ def render(
             f"| {m.label} | {r.connections} | {_fmt_rps(r.rps)} | {r.p50_ms:.2f} "
             f"| {r.p99_ms:.2f} | {r.describe_errors()} | {_fmt_cores(m.usage.foreign_cores if m.usage else None)} |"
         )
+    lines += [
+        "",
+        "Others' CPU: cores used by processes outside this run while the scenario was measured; in bold from "
+        f"{DISTURBED_CORES:g} (disturbed: its throughput and latency are pessimistic).",
+    ]
     lines += _cpu_table(measured)
     lines += [
         "",

@@ -18,7 +18,33 @@ if authorization ~= nil and authorization ~= "" then
    wrk.headers["Authorization"] = authorization
 end
 
+-- Warm-ups (discarded anyway) also note which statuses failed and the first failing body: wrk's own count says
+-- only "non-2xx". A Lua `response` hook costs wrk time on every answer, so measured runs never install it.
+local threads = {}
+
+function setup(thread)
+   table.insert(threads, thread)
+end
+
+if os.getenv("BENCH_STATUSES") == "1" then
+   function init(args)
+      failed = ""
+   end
+
+   function response(status, headers, body)
+      if status > 399 and string.len(failed) < 600 then
+         failed = failed .. status .. " " .. string.gsub(string.sub(body or "", 1, 200), "[\r\n\"]", " ") .. "; "
+      end
+   end
+end
+
 function done(summary, latency, requests)
+   for _, thread in ipairs(threads) do
+      local failed = thread:get("failed")
+      if failed ~= nil and failed ~= "" then
+         io.write("BENCH-FAILED " .. failed .. "\n")
+      end
+   end
    local errors = summary.errors
    io.write(string.format(
       "BENCH-RESULT {\"requests\": %d, \"duration_us\": %d, \"bytes\": %d, " ..

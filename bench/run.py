@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -147,6 +148,7 @@ def measure(
     args: argparse.Namespace,
     meter: LoadMeter,
     patience: Patience,
+    warmup_failures: list[str],
 ) -> tuple[wrk.WrkResult, Usage | None]:
     """Preflight, then: wait (within the run's patience) for a quiet machine, warm up, measure; again if another
     process took a noticeable share of the CPU meanwhile and patience is left. Returns the least disturbed result
@@ -157,7 +159,7 @@ def measure(
     url = topology.url(target) + scenario.path
     preflight(topology, scenario, url)
 
-    def once(seconds: float) -> wrk.WrkResult:
+    def once(seconds: float, statuses: bool = False) -> wrk.WrkResult:
         authorization = topology.notify_authorization(seconds + 2) if scenario.notify_key else None
         return wrk.run(
             url,
@@ -167,6 +169,7 @@ def measure(
             connections=connections,
             threads=threads,
             duration=seconds,
+            statuses=statuses,
         )
 
     best: tuple[wrk.WrkResult, Usage | None] | None = None
@@ -183,9 +186,10 @@ def measure(
         if not attempt:
             patience.spend(began)  # the first measurement itself is not extra; waiting before it is
         if warmup > 0:
-            warm = once(warmup)
+            warm = once(warmup, statuses=True)
             if warm.error_count:
-                log(f"  warm-up of ({scenario.key}) had errors: {warm.describe_errors()}")
+                log(f"  warm-up of ({scenario.key}) had errors: {warm.describe_errors()}: {list(warm.failures)}")
+                warmup_failures.extend(f"({scenario.key}) warm-up: {f}" for f in warm.failures or ["no detail"])
         start = meter.snapshot()
         result = once(duration)
         usage = meter.usage(start)
@@ -245,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="gaap-bench-"))
     measured: list[Measured] = []
+    problems: Counter[str] = Counter()
+    warmup_failures: list[str] = []
     ok = False
     try:
         log(f"starting PostgreSQL, Redis and the upstreams (logs in {workdir})")
@@ -265,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 sides: list[int | None] = [*settings.gateway_workers] if scenario.through_gateway else [None]
                 for workers in sides:
                     target = targets[workers] if workers is not None else scenario.target
-                    result, usage = measure(topology, scenario, target, args, meter, patience)
+                    result, usage = measure(topology, scenario, target, args, meter, patience, warmup_failures)
                     entry = Measured(scenario, workers, result, usage)
                     measured.append(entry)
                     r = entry.result
@@ -274,14 +280,16 @@ def main(argv: list[str] | None = None) -> int:
                         f"errors: {r.describe_errors()}"
                         + (f", others' CPU {usage.foreign_cores:.2f} cores" if usage is not None else "")
                     )
+            problems = topology.log_problems()
         ok = True
     except KeyboardInterrupt:
         log("interrupted: every server has been stopped")
         return 130
     finally:
-        if ok and not args.keep_logs:
+        failed = any(m.result.error_count for m in measured) or bool(warmup_failures)
+        if ok and not failed and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
-        elif not ok:
+        else:
             log(f"servers' logs kept in {workdir}")
 
     verdicts: list[Verdict] = []
@@ -290,19 +298,37 @@ def main(argv: list[str] | None = None) -> int:
         judged: list[int | None] = [*settings.gateway_workers] if gateway_sides else [None]
         verdicts += [compare(comparison, measured, workers) for workers in judged]
     extra = _summary(verdicts, settings.gateway_workers[0] if settings.gateway_workers else None)
+    extra += _problems(problems, warmup_failures)
     args.output.write_text(render(settings, measured, verdicts, started, extra), encoding="utf-8")
     log(f"wrote {args.output} ({time.monotonic() - clock:.0f}s in all)")
     for line in extra:
         if line.startswith("- "):
             log(line[2:])
-    return 0 if all(m.result.error_count == 0 for m in measured) else 1
+    if failed:
+        log("some requests failed (see the Errors column, results.md and the servers' logs): the run is not clean")
+    return 1 if failed else 0
+
+
+def _problems(problems: Counter[str], warmup_failures: list[str]) -> list[str]:
+    """What the servers complained about during the run, and what failed answers in warm-ups said (nothing, on a
+    clean run)."""
+    lines = [""]
+    if problems:
+        lines += ["## Server warnings and errors", "", "| Count | Server: level: event |", "|---:|---|"]
+        lines += [f"| {n} | {text.replace('|', '/')} |" for text, n in problems.most_common(10)]
+    else:
+        lines.append("The servers logged no warning or error during the run.")
+    if warmup_failures:
+        lines += ["", "Failed answers during warm-ups (discarded runs, recorded for diagnosis):", ""]
+        lines += [f"- `{failure}`" for failure in warmup_failures[:10]]
+    return lines
 
 
 def _summary(verdicts: list[Verdict], primary: int | None) -> list[str]:
     """The verdict on each target, for the production layout (the first gateway worker count)."""
     judged = [v for v in verdicts if v.comparison.target is not None and v.gateway_workers in (None, primary)]
     if not judged:
-        return ["## Verdict", "", "No target was measured in this run.", ""]
+        return ["## Verdict", "", "No target was measured in this run."]
     layout = f"the gateway on {primary} worker{'s' if primary and primary > 1 else ''}" if primary else "no gateway"
     lines = ["## Verdict", "", f"Targets judged with {layout} (the first of `--gateway-workers`):", ""]
     for v in judged:
@@ -314,7 +340,7 @@ def _summary(verdicts: list[Verdict], primary: int | None) -> list[str]:
         if v.disturbed:
             verdict += " (not conclusive: measured while other processes used the CPU, see the table)"
         lines.append(f"- {v.comparison.title}: {shown}, target {v.describe_target()}: {verdict}.")
-    return [*lines, ""]
+    return lines
 
 
 if __name__ == "__main__":

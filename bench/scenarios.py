@@ -29,6 +29,8 @@ class Expectations:
 
 @dataclass(frozen=True)
 class Scenario:
+    """One wrk run (per gateway layout when `target` is the gateway); `what` is its line in results.md."""
+
     key: str
     title: str
     #: "bare", "insert" or "gateway": which process wrk talks to.

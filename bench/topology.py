@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -26,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,6 +332,22 @@ class Topology:
             raise ValueError(f"a replayed Notify token cannot cover {valid_for:g}s; use a shorter --duration")
         claims = {"iss": str(self.seeded.service_id), "iat": int(time.time() + shift)}
         return "Bearer " + jwt.encode(claims, self.seeded.key_secret, algorithm="HS256")
+
+    def log_problems(self) -> Counter[str]:
+        """Warning-or-worse lines the servers logged, counted by server and event: a failed request in wrk's
+        count says only that something answered non-2xx, the servers' logs say what."""
+        problems: Counter[str] = Counter()
+        for path in sorted(self.workdir.glob("*.log")):
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    if "Traceback" in line or "Error" in line:
+                        problems[f"{path.stem}: {line.strip()[:160]}"] += 1
+                    continue
+                if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+                    problems[f"{path.stem}: {entry.get('level')}: {str(entry.get('event'))[:160]}"] += 1
+        return problems
 
     def process_groups(self) -> dict[str, int]:
         """Our servers by name, each the leader of its own process group: what `bench.load` counts as ours."""

@@ -20,6 +20,7 @@ from gaap.embedded import die_with_parent
 
 SCRIPT = Path(__file__).with_name("request.lua")
 _RESULT = re.compile(r"^BENCH-RESULT (\{.*\})$", re.MULTILINE)
+_FAILED = re.compile(r"^BENCH-FAILED (.*)$", re.MULTILINE)
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
 
@@ -53,6 +54,8 @@ class WrkResult:
     mean_us: float
     errors: dict[str, int]
     output: str
+    #: With `statuses=True`: the failed answers' statuses and first bytes, as request.lua saw them.
+    failures: tuple[str, ...] = ()
 
     @property
     def rps(self) -> float:
@@ -93,6 +96,9 @@ def parse(output: str, command: str, connections: int, threads: int) -> WrkResul
         mean_us=float(data["mean_us"]),
         errors=errors,
         output=output,
+        failures=tuple(
+            dict.fromkeys(f.strip() for line in _FAILED.findall(output) for f in line.split("; ") if f.strip())
+        ),
     )
 
 
@@ -106,9 +112,11 @@ def run(
     threads: int,
     duration: float,
     timeout: float = 5.0,
+    statuses: bool = False,
 ) -> WrkResult:
     """One wrk run; the request is handed to request.lua through the environment (never on the command line,
-    where a bearer token would show in `ps`)."""
+    where a bearer token would show in `ps`). `statuses` records what failed answers said, at a cost to wrk's
+    speed: for warm-ups only."""
     threads = min(threads, connections)
     argv = [
         find_wrk(),
@@ -127,6 +135,7 @@ def run(
             "BENCH_METHOD": method,
             "BENCH_BODY": body.decode(),
             "BENCH_AUTHORIZATION": authorization or "",
+            "BENCH_STATUSES": "1" if statuses else "",
         }
     )
     done = subprocess.run(

@@ -131,7 +131,8 @@ def service_keyring(raw: str, audience: str) -> list[tuple[str, bytes]]:
     return ring
 
 
-def _require_principal(request: Request) -> Principal:
+async def _require_principal(request: Request) -> Principal:
+    # `async`, so FastAPI runs it on the event loop instead of a thread-pool hop on every request.
     verifier: PrincipalVerifier = request.app.state.principal_verifier
     token = request.headers.get(PRINCIPAL_HEADER)
     if not token:
@@ -139,7 +140,7 @@ def _require_principal(request: Request) -> Principal:
     return verifier.verify(token)
 
 
-def _require_service_principal(principal: Annotated[Principal, Depends(_require_principal)]) -> Principal:
+async def _require_service_principal(principal: Annotated[Principal, Depends(_require_principal)]) -> Principal:
     if principal.anonymous:
         raise InvalidPrincipal("This endpoint needs an authenticated caller")
     return principal

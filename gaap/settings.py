@@ -89,7 +89,7 @@ class ComponentSettings(BaseSettings):
 
     database_url: str = ""
     redis_url: str = ""
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     db_echo: bool = False
     #: Keys that verify the gateway's principal token: "kid:base64key[,kid:base64key]". In a service these are the
     #: keys derived for its audience (`gaap principal-key derive`); in the gateway they are the master keys.
