@@ -16,9 +16,7 @@ from starlette.types import Scope
 
 from gaap.app import Component, build_app
 from gaap.pages import Pages, assets_app, render_error_page
-from gaap.principal import PrincipalSigner
 from gaap.ratelimit import GcraLimiter
-from gaap.settings import parse_keyring
 from gateway.answers import Answers
 from gateway.audit.endpoints import router as audit_router
 from gateway.auth.credentials import CredentialStore
@@ -55,9 +53,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         front.state.store = store
         front.state.forwarder = forwarder
         front.state.policies = RatePolicies(GcraLimiter(app.state.redis, cooldown=1.0), settings)
-        front.state.signer = signer = PrincipalSigner(
-            parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds
-        )
+        front.state.signer = signer = settings.principal_signer()
         app.state.credential_store = store
         app.state.pusher = Pusher(app.state.db, front.upstreams, signer)
         app.state.background = [

@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.engine import Database
 from gaap.errors import ApiError
-from gaap.principal import PrincipalSigner
-from gaap.settings import parse_keyring
 from gateway.audit import service as audit
 from gateway.auth.credentials import announce_invalidation
 from gateway.keys import repository as key_repo
@@ -64,9 +62,7 @@ def _run(work: Callable[[AsyncSession, GatewaySettings], Awaitable[T]], *, push:
 
 
 async def _push(db: Database, settings: GatewaySettings) -> None:
-    signer = PrincipalSigner(parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds)
-    upstreams = {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url}
-    pusher = Pusher(db, upstreams, signer)
+    pusher = Pusher.from_settings(db, settings)
     try:
         counts = await pusher.deliver_pending()
     finally:

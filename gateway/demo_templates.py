@@ -36,7 +36,7 @@ DEMO_TEMPLATES: dict[str, dict[str, Any]] = {
 }
 
 
-class _NotifyKey(httpx.Auth):
+class NotifyKeyAuth(httpx.Auth):
     """A fresh Notify JWT on every request, as the official client signs them."""
 
     def __init__(self, key: str) -> None:
@@ -49,7 +49,7 @@ class _NotifyKey(httpx.Auth):
 
 async def ensure_demo_templates(gateway_url: str, manage_key: str) -> dict[str, str]:
     """Template ids by channel (`email_template_id`, ...), creating those that do not exist yet."""
-    async with httpx.AsyncClient(base_url=gateway_url, auth=_NotifyKey(manage_key), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=gateway_url, auth=NotifyKeyAuth(manage_key), timeout=10) as client:
         listed = await client.get("/v2/templates")
         listed.raise_for_status()
         by_name = {t["name"]: t["id"] for t in listed.json()["templates"]}

@@ -67,7 +67,7 @@ class GatewayFront:
         self.state = FrontState()
         self._counters: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         #: Where each component listens, for the console's status page.
-        self.upstreams = {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url}
+        self.upstreams = settings.upstreams
         self.trusted_proxies = {p.strip() for p in settings.trusted_proxies.split(",") if p.strip()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -7,7 +7,8 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings
+from gaap.principal import PrincipalSigner
+from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings, parse_keyring
 
 
 class GatewaySettings(ComponentSettings):
@@ -54,6 +55,14 @@ class GatewaySettings(ComponentSettings):
     #: Pay's per-process fallback when Redis is unreachable (pay spec §4.4).
     pay_fallback_post_per_second: int = 5
     pay_fallback_other_per_second: int = 25
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        """Where each component's API listens, by component name."""
+        return {"notify": self.notify_url, "pay": self.pay_url, "identity": self.identity_url}
+
+    def principal_signer(self) -> PrincipalSigner:
+        return PrincipalSigner(parse_keyring(self.principal_keys.get_secret_value()), self.principal_ttl_seconds)
 
 
 def load_settings() -> GatewaySettings:

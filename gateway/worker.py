@@ -7,8 +7,6 @@ from typing import Any
 
 from gaap.db.engine import Database
 from gaap.jobs import Sweep, WorkerSpec
-from gaap.principal import PrincipalSigner
-from gaap.settings import parse_keyring
 from gateway.settings import GatewaySettings
 from gateway.sync.models import PENDING, TenantPush
 from gateway.sync.service import Pusher
@@ -27,12 +25,8 @@ def worker_spec(settings: GatewaySettings | None = None) -> WorkerSpec:
 
     async def startup(ctx: dict[str, Any]) -> None:
         db = Database(settings.database_url, pool_size=4)
-        signer = PrincipalSigner(
-            parse_keyring(settings.principal_keys.get_secret_value()), settings.principal_ttl_seconds
-        )
-        upstreams = {"notify": settings.notify_url, "pay": settings.pay_url, "identity": settings.identity_url}
         ctx["db"] = db
-        ctx["pusher"] = Pusher(db, upstreams, signer)
+        ctx["pusher"] = Pusher.from_settings(db, settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["pusher"].close()

@@ -118,15 +118,13 @@ async def _demo_notify(gateway_url: str, templates_key: str) -> dict[str, str]:
     """Tell notify about the seeded services now (rather than at the gateway worker's next sweep), then make the
     demo templates through notify's API."""
     from gaap.db.engine import Database
-    from gaap.principal import PrincipalSigner
     from gateway.demo_templates import ensure_demo_templates
     from gateway.settings import GatewaySettings
     from gateway.sync.service import Pusher
 
     settings = GatewaySettings()
     db = Database(settings.database_url, pool_size=1)
-    signer = PrincipalSigner(parse_keyring(settings.principal_keys.get_secret_value()))
-    pusher = Pusher(db, {"notify": settings.notify_url}, signer)
+    pusher = Pusher.from_settings(db, settings)
     try:
         await pusher.deliver_pending()
     finally:

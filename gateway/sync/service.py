@@ -23,6 +23,7 @@ from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.jobs import claim, retry_at, transition
 from gaap.principal import Principal, PrincipalSigner
+from gateway.settings import GatewaySettings
 from gateway.sync.documents import DOCUMENTS
 from gateway.sync.models import DELIVERED, PENDING, REJECTED, SUPERSEDED, TenantPush
 from gateway.tenants import repository as tenant_repo
@@ -76,6 +77,11 @@ class Pusher:
         self.upstreams = upstreams
         self.signer = signer
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: GatewaySettings) -> Pusher:
+        """A pusher for every component, signing as the gateway (`settings` is the gateway's)."""
+        return cls(db, settings.upstreams, settings.principal_signer())
 
     async def close(self) -> None:
         if self._session is not None:

@@ -18,6 +18,7 @@ from gaap.db.migrate import upgrade
 from gaap.principal import PrincipalSigner
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 from gateway.app import create_app as create_gateway
+from gateway.demo_templates import NotifyKeyAuth
 from gateway.keys.service import KeyMaterial, create_key
 from gateway.sync.service import Pusher
 from gateway.tenants import service as tenants
@@ -95,14 +96,7 @@ async def _seed(gateway_db: str, settings, notify_url: str, team_email: str) -> 
 
 
 def manage(url: str, key: str) -> httpx.Client:
-    from notifications_python_client.authentication import create_jwt_token
-
-    class JwtAuth(httpx.Auth):
-        def auth_flow(self, request):  # type: ignore[no-untyped-def]
-            request.headers["Authorization"] = "Bearer " + create_jwt_token(key[-36:], key[-73:-37])
-            yield request
-
-    return httpx.Client(base_url=url, auth=JwtAuth())
+    return httpx.Client(base_url=url, auth=NotifyKeyAuth(key))
 
 
 TEMPLATES = {
