@@ -49,11 +49,17 @@ class Verdict:
         shown = {True: "yes", False: "**no**", None: "-"}[self.met]
         return f"{shown} (disturbed)" if self.disturbed and self.met is not None else shown
 
+    def describe_value(self) -> str:
+        if self.value is None:
+            return "n/a"
+        shown = {"throughput": f"{self.value:.3f}", "added_p50": f"{self.value:+.3f} ms"}
+        return shown.get(self.comparison.kind, f"{self.value:.2f} ms")
+
     def describe_target(self) -> str:
         if self.comparison.target is None:
             return "-"
         bound, limit = self.comparison.target
-        unit = " ms" if self.comparison.kind == "added_p50" else ""
+        unit = " ms" if self.comparison.kind in ("added_p50", "p99") else ""
         return f"{'≥' if bound == 'min' else '≤'} {limit:g}{unit}"
 
 
@@ -79,13 +85,16 @@ def compare(comparison: Comparison, measured: list[Measured], gateway_workers: i
                 return m
         return None
 
-    upper, lower = pick(comparison.numerator), pick(comparison.denominator)
+    upper = pick(comparison.numerator)
+    lower = upper if comparison.kind == "p99" else pick(comparison.denominator)
     if upper is None or lower is None or upper.result.error_count or lower.result.error_count:
         return Verdict(comparison, gateway_workers, None, None)
     top, bottom = upper.result, lower.result
     disturbed = any(m.usage is not None and m.usage.foreign_cores >= DISTURBED_CORES for m in (upper, lower))
     if comparison.kind == "throughput":
         value = top.rps / bottom.rps if bottom.rps else 0.0
+    elif comparison.kind == "p99":
+        value = top.p99_ms
     else:
         value = (top.p50_us - bottom.p50_us) / 1000
     met = None
@@ -233,11 +242,7 @@ def render(
         "|---|---:|---:|---|---|",
     ]
     for v in verdicts:
-        value = (
-            "n/a"
-            if v.value is None
-            else (f"{v.value:.3f}" if v.comparison.kind == "throughput" else f"{v.value:+.3f} ms")
-        )
+        value = v.describe_value()
         met = v.describe_met()
         workers = "-" if v.gateway_workers is None else str(v.gateway_workers)
         lines.append(f"| {v.comparison.title} | {workers} | {value} | {v.describe_target()} | {met} |")

@@ -95,11 +95,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _request(url: str, scenario: Scenario, authorization: str | None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"} if scenario.body else {}
+def expectations(topology: Topology) -> Expectations:
+    assert topology.seeded is not None
+    return Expectations(service_id=str(topology.seeded.service_id), email_template_id=topology.email_template_id)
+
+
+def _request(url: str, body: bytes, method: str, authorization: str | None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"} if body else {}
     if authorization:
         headers["Authorization"] = authorization
-    request = urllib.request.Request(url, data=scenario.body or None, headers=headers, method=scenario.method)
+    request = urllib.request.Request(url, data=body or None, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             status, raw = answer.status, answer.read()
@@ -113,13 +118,13 @@ def _request(url: str, scenario: Scenario, authorization: str | None) -> tuple[i
 
 def preflight(topology: Topology, scenario: Scenario, url: str) -> None:
     """One request, checked, before any load: a scenario that answers the wrong thing fast must fail loudly."""
-    assert topology.seeded is not None
     authorization = topology.notify_authorization(10) if scenario.notify_key else None
-    status, answer = _request(url, scenario, authorization)
+    seeded = expectations(topology)
+    status, answer = _request(url, scenario.body_for(seeded), scenario.method, authorization)
     if status != scenario.expect_status:
         raise RuntimeError(f"({scenario.key}) {url} answered {status}, expected {scenario.expect_status}: {answer!r}")
     if scenario.check is not None:
-        problem = scenario.check(answer, Expectations(service_id=str(topology.seeded.service_id)))
+        problem = scenario.check(answer, seeded)
         if problem:
             raise RuntimeError(f"({scenario.key}) {url}: {problem}")
 
@@ -158,13 +163,14 @@ def measure(
     threads = scenario.threads or args.threads
     url = topology.url(target) + scenario.path
     preflight(topology, scenario, url)
+    body = scenario.body_for(expectations(topology))
 
     def once(seconds: float, statuses: bool = False) -> wrk.WrkResult:
         authorization = topology.notify_authorization(seconds + 2) if scenario.notify_key else None
         return wrk.run(
             url,
             method=scenario.method,
-            body=scenario.body,
+            body=body,
             authorization=authorization,
             connections=connections,
             threads=threads,
@@ -261,16 +267,24 @@ def main(argv: list[str] | None = None) -> int:
             meter = LoadMeter(topology.process_groups)
             patience = Patience(args.patience)
             log(f"topology up in {time.monotonic() - clock:.1f}s")
-            targets: dict[int, str] = {}
-            for count in settings.gateway_workers:
-                log(f"starting a gateway with {count} worker(s)")
-                targets[count] = topology.start_gateway(count)
+            # A gateway per (upstream, worker count): the bench insert upstream, and the real notify if asked for.
+            upstreams = sorted({s.upstream for s in scenarios if s.through_gateway})
+            if "notify" in upstreams:
+                log(f"starting notify with {args.upstream_workers} workers")
+                topology.start_notify(args.upstream_workers)
+            targets: dict[tuple[str, int], str] = {}
+            for upstream in upstreams:
+                for count in settings.gateway_workers:
+                    log(f"starting a gateway with {count} worker(s) in front of {upstream}")
+                    targets[upstream, count] = topology.start_gateway(count, upstream)
+            if "notify" in upstreams:
+                topology.make_email_template(targets["notify", settings.gateway_workers[0]])
             # Scenario by scenario, each gateway layout right after the other: the two sides of a ratio are
             # measured minutes apart at most, which matters on a machine others use too.
             for scenario in scenarios:
                 sides: list[int | None] = [*settings.gateway_workers] if scenario.through_gateway else [None]
                 for workers in sides:
-                    target = targets[workers] if workers is not None else scenario.target
+                    target = targets[scenario.upstream, workers] if workers is not None else scenario.target
                     result, usage = measure(topology, scenario, target, args, meter, patience, warmup_failures)
                     entry = Measured(scenario, workers, result, usage)
                     measured.append(entry)
@@ -335,7 +349,7 @@ def _summary(verdicts: list[Verdict], primary: int | None) -> list[str]:
         if v.value is None:
             lines.append(f"- {v.comparison.title}: not measured (a side had errors or was not run).")
             continue
-        shown = f"{v.value:.3f}" if v.comparison.kind == "throughput" else f"{v.value:+.3f} ms"
+        shown = v.describe_value()
         verdict = "met" if v.met else "MISSED"
         if v.disturbed:
             verdict += " (not conclusive: measured while other processes used the CPU, see the table)"

@@ -1,9 +1,10 @@
 """What `make bench` measures: scenarios (one wrk run each) and comparisons (the numbers the targets are on).
 
-A scenario names a *target* (a process of the topology: "bare", "insert" or "gateway", see `bench.topology`), a
-request, and the load shape. Scenarios on the gateway are run once per gateway worker count asked for
-(`--gateway-workers`), so one run can compare process layouts. A comparison turns two scenarios of the same run
-into a ratio of throughput or a difference of median latency, with an optional target.
+A scenario names a *target* (a process of the topology: "bare", "insert", "gateway" in front of the insert
+upstream, or "notify": a gateway in front of the real notify; see `bench.topology`), a request, and the load
+shape. Scenarios through a gateway are run once per gateway worker count asked for (`--gateway-workers`), so one
+run can compare process layouts. A comparison turns two scenarios of the same run into a ratio of throughput or a
+difference of median latency (or reads one scenario's p99), with an optional target.
 
 To add a scenario, append to `SCENARIOS` (and, if it has a target, to `COMPARISONS`); see docs/benchmarks.md.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
 
 from bench.upstream import INSERT_PATH, SEND_PATH
 
@@ -25,6 +28,8 @@ class Expectations:
     """What the topology seeded, so a preflight can tell a forwarded, authenticated answer from a fake one."""
 
     service_id: str
+    #: The real notify's email template, once notify is up (scenarios on the "notify" target).
+    email_template_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,12 @@ class Scenario:
 
     key: str
     title: str
-    #: "bare", "insert" or "gateway": which process wrk talks to.
+    #: "bare", "insert", "gateway" or "notify": which process wrk talks to.
     target: str
     path: str
     method: str = "GET"
-    body: bytes = b""
+    #: The request body, or a function of what was seeded returning it.
+    body: bytes | Callable[[Expectations], bytes] = b""
     #: Send a Notify JWT (`Authorization: Bearer`), minted for the seeded key just before each wrk run.
     notify_key: bool = False
     #: None: the run's `--connections`/`--threads`; a number pins it (1 for the latency scenarios).
@@ -49,15 +55,28 @@ class Scenario:
 
     @property
     def through_gateway(self) -> bool:
-        return self.target == "gateway"
+        return self.target in GATEWAY_TARGETS
+
+    @property
+    def upstream(self) -> str:
+        """What the gateway routes this scenario's path to: the bench insert upstream or the real notify."""
+        return "notify" if self.target == "notify" else "insert"
+
+    def body_for(self, seeded: Expectations) -> bytes:
+        return self.body(seeded) if callable(self.body) else self.body
+
+
+#: Targets that are a gateway (one per worker count asked for), and what each routes notify's paths to.
+GATEWAY_TARGETS = ("gateway", "notify")
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """`throughput`: numerator req/s ÷ denominator req/s. `added_p50`: numerator p50 − denominator p50 (ms)."""
+    """`throughput`: numerator req/s ÷ denominator req/s. `added_p50`: numerator p50 − denominator p50 (ms).
+    `p99`: the numerator's own p99 (ms); it has no denominator."""
 
     title: str
-    kind: Literal["throughput", "added_p50"]
+    kind: Literal["throughput", "added_p50", "p99"]
     numerator: str
     denominator: str
     #: ("min", 0.8): at least 0.8; ("max", 0.5): at most 0.5 ms. None: reported, not judged.
@@ -78,6 +97,28 @@ def _gateway_answer(answer: Any, seeded: Expectations) -> str | None:
     if answer.get("service_id") != seeded.service_id:
         return f"the upstream did not see the seeded service's verified principal: {answer!r}"
     return None
+
+
+def _send_answer(answer: Any, seeded: Expectations) -> str | None:
+    if not isinstance(answer, dict) or "id" not in answer or "content" not in answer:
+        return f"not a Notify send answer: {answer!r}"
+    if answer.get("template", {}).get("id") != seeded.email_template_id:
+        return f"notify answered for another template: {answer!r}"
+    if "Hello Ada" not in answer["content"].get("body", ""):
+        return f"the email was not rendered with its personalisation: {answer!r}"
+    return None
+
+
+def _email_body(seeded: Expectations) -> bytes:
+    """A typical API send: an address, the template, four personalisation values (one for a conditional)."""
+    return orjson.dumps(
+        {
+            "email_address": "ada.lovelace@example.gov.uk",
+            "template_id": seeded.email_template_id,
+            "personalisation": {"name": "Ada", "date": "1 December 2026", "place": "Room 4", "urgent": "yes"},
+            "reference": "bench-run",
+        }
+    )
 
 
 def _bare_answer(answer: Any, _: Expectations) -> str | None:
@@ -159,6 +200,20 @@ SCENARIOS: list[Scenario] = [
         what="(c) at `/v2/notifications/sms`, where the gateway also runs the shared GCRA limiter (one Redis "
         "EVALSHA); the seeded service's limit is high enough never to refuse.",
     ),
+    Scenario(
+        key="e",
+        title="Notify send email, through the gateway",
+        target="notify",
+        path="/v2/notifications/email",
+        method="POST",
+        body=_email_body,
+        notify_key=True,
+        expect_status=201,
+        check=_send_answer,
+        what="The real notify (2 workers, PostgreSQL) behind the gateway: `POST /v2/notifications/email` with a live "
+        "key: JWT, rate limit, principal, then notify's whole send path (service, daily limit, template, rendering, "
+        "one committed row, the delivery queue told).",
+    ),
 ]
 
 COMPARISONS: list[Comparison] = [
@@ -166,6 +221,8 @@ COMPARISONS: list[Comparison] = [
     Comparison("one-insert ÷ bare ASGI, direct (b/a)", "throughput", "b", "a"),
     Comparison("added p50 at one connection (c1 − b1), ms", "added_p50", "c1", "b1", ("max", 0.5)),
     Comparison("rate-limited send path ÷ plain path, through the gateway (d/c)", "throughput", "d", "c"),
+    Comparison("Notify send email ÷ one-insert direct (e/b)", "throughput", "e", "b", ("min", 1.0)),
+    Comparison("Notify send email p99 at 64 connections (e), ms", "p99", "e", "", ("max", 50.0)),
 ]
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import httpx
 import jwt
 from pydantic import SecretStr
 
@@ -44,36 +45,50 @@ from gaap.embedded.ports import free_port
 from gaap.embedded.postgres_server import PostgresServer
 from gaap.embedded.redis_server import RedisServer
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
+from gateway.demo_templates import NotifyKeyAuth
 from gateway.keys.service import KeyMaterial, create_key
 from gateway.settings import GatewaySettings
+from gateway.sync.service import Pusher
 from gateway.tenants import service as tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_MIGRATIONS = ROOT / "gateway" / "migrations"
+NOTIFY_MIGRATIONS = ROOT / "services" / "notify" / "migrations"
 PUBLIC_BASE_URL = "https://gaap.bench.invalid"
 #: Notify accepts a JWT whose `iat` is within this many seconds of the gateway's clock.
 NOTIFY_SKEW_SECONDS = 30
 #: The longest wrk run one replayed Notify token can cover (see `Topology.notify_authorization`).
 MAX_TOKEN_SECONDS = 2 * NOTIFY_SKEW_SECONDS - 6
 _PORT_ATTEMPTS = 3
+#: The real notify's template for the send scenario: a personalised subject, markdown, and a conditional.
+EMAIL_TEMPLATE = {
+    "name": "Bench appointment confirmation",
+    "type": "email",
+    "subject": "Your appointment on ((date))",
+    "body": "# Hello ((name))\n\nYour appointment is on ((date)) at ((place)).\n\n"
+    "((urgent??Please bring your letter.))\n\n* Arrive 10 minutes early\n* Bring photo ID",
+}
 
 
 def _keyring(kid: str) -> str:
     return format_keyring([(kid, secrets.token_bytes(32))])
 
 
-def gateway_target(workers: int) -> str:
-    """The target name of the gateway layout with `workers` workers."""
-    return f"gateway-{workers}w"
+def gateway_target(workers: int, upstream: str = "insert") -> str:
+    """The target name of the gateway layout with `workers` workers in front of `upstream` ("insert": the bench
+    upstream; "notify": the real notify)."""
+    return f"gateway-{workers}w" if upstream == "insert" else f"gateway-{upstream}-{workers}w"
 
 
 @dataclass(frozen=True)
 class Seeded:
-    """The tenant the gateway scenarios authenticate as: one live Notify key of one service."""
+    """The tenant the gateway scenarios authenticate as: one live Notify key of one service, and a second live key
+    allowed to manage templates (to make the real notify's template through its own API)."""
 
     organisation_id: uuid.UUID
     service_id: uuid.UUID
     key_secret: str
+    manage_key: str
 
 
 class Child:
@@ -149,6 +164,9 @@ class Topology:
         self.ports: dict[str, int] = {}
         self.seeded: Seeded | None = None
         self.bench_db = ""
+        self.notify_db = ""
+        #: The real notify's email template (made through its API once notify is up), for the send scenario.
+        self.email_template_id: str | None = None
         self.settings: GatewaySettings | None = None
 
     # -- life cycle ------------------------------------------------------------------------------------------
@@ -169,7 +187,7 @@ class Topology:
     def start(self) -> None:
         self.postgres = PostgresServer().start()
         self.redis = RedisServer().start()
-        gateway_db, bench_db = asyncio.run(self._create_databases())
+        gateway_db, bench_db, self.notify_db = asyncio.run(self._create_databases())
         self.settings = GatewaySettings(
             database_url=gateway_db,
             redis_url=self.redis.url,
@@ -200,18 +218,20 @@ class Topology:
 
     # -- data ------------------------------------------------------------------------------------------------
 
-    async def _create_databases(self) -> tuple[str, str]:
+    async def _create_databases(self) -> tuple[str, str, str]:
         import asyncpg
 
         assert self.postgres is not None
+        names = ("gateway", "bench", "notify")
         conn = await asyncpg.connect(self.postgres.dsn)
         try:
-            await conn.execute("CREATE DATABASE gateway")
-            await conn.execute("CREATE DATABASE bench")
+            for name in names:
+                await conn.execute(f"CREATE DATABASE {name}")
         finally:
             await conn.close()
         base = f"postgresql+asyncpg://postgres@{self.postgres.host}:{self.postgres.port}"
-        return f"{base}/gateway", f"{base}/bench"
+        gateway, bench, notify = (f"{base}/{name}" for name in names)
+        return gateway, bench, notify
 
     async def _seed(self, settings: GatewaySettings, bench_db: str) -> Seeded:
         """The gateway's schema (its real migrations), one tenant with a live Notify key, and the bench table."""
@@ -224,11 +244,19 @@ class Topology:
                 service = await tenants.create_service(
                     session, organisation_id=org.id, name="Bench service", restricted=False, actor="bench"
                 )
-                # Notify's default is 3,000 a minute; the send-path scenario must measure the limiter, not hit it.
-                await tenants.update_service(session, service.id, actor="bench", rate_limit=1_000_000)
+                # Notify's defaults are 3,000 a minute and a few hundred a day: the send-path scenarios must measure
+                # the limiters, not hit them.
+                await tenants.update_service(
+                    session, service.id, actor="bench", rate_limit=1_000_000,
+                    settings={"notify": {"email_message_limit": 10_000_000, "sms_message_limit": 10_000_000}},
+                )  # fmt: skip
                 _row, full_key = await create_key(
                     session, material, service_id=service.id, api="notify", name="bench", key_type="normal",
                     actor="bench",
+                )  # fmt: skip
+                _row, manage_key = await create_key(
+                    session, material, service_id=service.id, api="notify", name="bench templates",
+                    key_type="normal", scopes=["manage_templates"], actor="bench",
                 )  # fmt: skip
         finally:
             await db.dispose()
@@ -239,7 +267,7 @@ class Topology:
         finally:
             await bench.dispose()
         # A Notify key is `{name}-{service_id}-{secret}`; clients sign with the last 36 characters.
-        return Seeded(organisation_id=org.id, service_id=service.id, key_secret=full_key[-36:])
+        return Seeded(organisation_id=org.id, service_id=service.id, key_secret=full_key[-36:], manage_key=manage_key)
 
     # -- processes -------------------------------------------------------------------------------------------
 
@@ -288,16 +316,58 @@ class Topology:
         serve = [sys.executable, "-m", "bench.upstream", app, "--workers", str(self.upstream_workers)]
         self._start(app, lambda port: [*serve, "--port", str(port)], env, "/" if app == "bare" else "/healthz")
 
-    def start_gateway(self, workers: int) -> str:
-        """Start a gateway with `workers` uvicorn workers, exactly as `gaap serve gateway` runs it; returns its
-        target name (`gateway-<workers>w`). Several layouts run side by side, idle when not measured, so scenarios
-        on different layouts can be measured back to back."""
+    def start_notify(self, workers: int) -> None:
+        """The real notify, as `gaap serve notify` runs it, on its migrated PostgreSQL database, with the seeded
+        tenant pushed to it through the gateway's outbox as production pushes it. Its delivery worker is not
+        started: the scenario measures accepting a send (a committed row, then the queue told), not delivering."""
+        assert self.settings is not None
+        asyncio.run(upgrade(NOTIFY_MIGRATIONS, self.notify_db))
+        kid, master = parse_keyring(self.master_keys)[0]
+        env = {
+            "NOTIFY_DATABASE_URL": self.notify_db,
+            "NOTIFY_PRINCIPAL_KEYS": format_keyring([(kid, derive_audience_key(master, "notify"))]),
+            "NOTIFY_ENCRYPTION_KEYS": _keyring("bench"),
+        }
+        serve = [sys.executable, "-m", "gaap.cli.main", "serve", "notify", "--workers", str(workers)]
+        self._start("notify", lambda port: [*serve, "--port", str(port)], env, "/readyz")
+        asyncio.run(self._push_tenant())
+
+    async def _push_tenant(self) -> None:
+        assert self.settings is not None
+        assert self.seeded is not None
+        db = Database(self.settings.database_url, pool_size=1)
+        pusher = Pusher(db, {"notify": self.url("notify")}, self.settings.principal_signer())
+        try:
+            outcome = await pusher.deliver_pending(self.seeded.service_id)
+        finally:
+            await pusher.close()
+            await db.dispose()
+        if outcome.get("delivered") != 1:
+            raise RuntimeError(f"the tenant did not reach notify: {outcome}\n{self.children['notify'].log_tail()}")
+
+    def make_email_template(self, gateway: str) -> str:
+        """The email template of the send scenario, made through the gateway with the template-managing key, as a
+        department would: a subject and a body with placeholders and a conditional."""
+        assert self.seeded is not None
+        if self.email_template_id is None:
+            with httpx.Client(base_url=self.url(gateway), auth=NotifyKeyAuth(self.seeded.manage_key)) as client:
+                made = client.post("/v2/manage-template", json=EMAIL_TEMPLATE, timeout=10)
+            if made.status_code != 201:
+                raise RuntimeError(f"notify refused the bench template: {made.status_code} {made.text[:500]}")
+            self.email_template_id = made.json()["id"]
+        return self.email_template_id
+
+    def start_gateway(self, workers: int, upstream: str = "insert") -> str:
+        """Start a gateway with `workers` uvicorn workers, exactly as `gaap serve gateway` runs it, routing notify's
+        paths to `upstream` ("insert", the bench upstream, or "notify", the real one); returns its target name
+        (`gateway_target`). Several gateways run side by side, idle when not measured, so scenarios on different
+        layouts can be measured back to back."""
         assert self.settings is not None
         settings = self.settings
-        name = gateway_target(workers)
+        name = gateway_target(workers, upstream)
         env = {
             "GATEWAY_DATABASE_URL": settings.database_url,
-            "GATEWAY_NOTIFY_URL": self.url("insert"),
+            "GATEWAY_NOTIFY_URL": self.url(upstream),
             # Not measured: closed ports, so a stray request fails fast instead of reaching something else.
             "GATEWAY_PAY_URL": f"http://127.0.0.1:{free_port()}",
             "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{free_port()}",

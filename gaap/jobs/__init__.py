@@ -9,11 +9,12 @@ past.
 from gaap.jobs.health import ProbeServer, worker_readiness, worker_ready
 from gaap.jobs.leases import LeasedWork, claim, retry_at, transition
 from gaap.jobs.periodic import Cron, Sweep, every_to_cron, sweep_once
-from gaap.jobs.queue import JobQueue, job_id, queue_name
+from gaap.jobs.queue import Enqueue, JobQueue, job_id, queue_name
 from gaap.jobs.worker import Handler, WorkerSpec, run_worker, serve
 
 __all__ = [
     "Cron",
+    "Enqueue",
     "Handler",
     "JobQueue",
     "LeasedWork",

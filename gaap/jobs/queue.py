@@ -23,12 +23,18 @@ unpickling whatever is in Redis would hand code execution to anyone who can writ
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from arq.connections import ArqRedis
+from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
 from redis.asyncio import Redis
 
 from gaap.jobs.metrics import ENQUEUE_FAILED, ENQUEUED
@@ -42,6 +48,32 @@ log = get_logger("gaap.jobs")
 ENQUEUE_TIMEOUT = 2.0
 
 Ident = str | UUID | int
+
+#: `enqueue_many` in one round trip: arq's own enqueue (job key and queue entry, unless the job is already queued,
+#: running or holding a result) for each job. KEYS: job key, result key, queue, per job. ARGV: job id, score,
+#: expiry (ms) and payload, per job. Returns how many were queued.
+_ENQUEUE_MANY = """
+local queued = 0
+for i = 0, #KEYS / 3 - 1 do
+  local job_key = KEYS[3 * i + 1]
+  if redis.call('EXISTS', job_key, KEYS[3 * i + 2]) == 0 then
+    redis.call('PSETEX', job_key, ARGV[4 * i + 3], ARGV[4 * i + 4])
+    redis.call('ZADD', KEYS[3 * i + 3], ARGV[4 * i + 2], ARGV[4 * i + 1])
+    queued = queued + 1
+  end
+end
+return queued
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """One job for `JobQueue.enqueue_many`."""
+
+    task: str
+    ident: Ident
+    lane: str
+    defer_until: datetime | None = None
 
 
 def dumps(obj: Any) -> bytes:
@@ -101,6 +133,7 @@ class JobQueue:
         self.redis = redis
         self.component = component
         self._owns_pool = owns_pool
+        self._enqueue_many = redis.register_script(_ENQUEUE_MANY)
 
     @classmethod
     def from_url(cls, url: str, component: str) -> JobQueue:
@@ -140,6 +173,33 @@ class JobQueue:
         ENQUEUED.labels(queue).inc()
         if job is None:
             log.debug("jobs.enqueue_deduplicated", queue=queue, task=task, id=str(ident))
+        return True
+
+    async def enqueue_many(self, jobs: Sequence[Enqueue]) -> bool:
+        """Queue many jobs in one round trip, with `enqueue`'s semantics for each (an already queued job is left
+        as it is). It never raises: on a Redis failure it logs, counts, returns False, and the sweeper re-queues."""
+        if not jobs:
+            return True
+        now = timestamp_ms()
+        keys: list[str] = []
+        args: list[Any] = []
+        for job in jobs:
+            jid = job_id(self.component, job.task, job.ident, defer_until=job.defer_until)
+            score = to_unix_ms(job.defer_until) if job.defer_until is not None else now
+            keys += [job_key_prefix + jid, result_key_prefix + jid, queue_name(self.component, job.lane)]
+            args += [jid, score, score - now + expires_extra_ms, serialize_job(job.task, (str(job.ident),), {}, None,
+                     now, serializer=dumps)]  # fmt: skip
+        lanes = Counter(queue_name(self.component, job.lane) for job in jobs)
+        try:
+            async with asyncio.timeout(ENQUEUE_TIMEOUT):
+                await self._enqueue_many(keys=keys, args=args)
+        except Exception as exc:  # never raise: the rows are durable and the sweeper will re-queue them
+            for queue, count in lanes.items():
+                ENQUEUE_FAILED.labels(queue).inc(count)
+            log.warning("jobs.enqueue_failed", queues=sorted(lanes), jobs=len(jobs), error=type(exc).__name__)
+            return False
+        for queue, count in lanes.items():
+            ENQUEUED.labels(queue).inc(count)
         return True
 
     async def ping(self) -> None:

@@ -1,24 +1,21 @@
-"""An in-memory, short-lived cache of what authentication needs: services and their keys.
+"""An in-memory, short-lived cache of what authentication needs: services and their keys (`gaap.cache`).
 
 Every authenticated request needs its service and keys; reading them from the database each time would make the
 database the gateway's bottleneck. Entries live `ttl` seconds (default 5). Revocations are also announced on a
-Redis channel that every gateway process listens to, so a revoked key stops working at once where Redis is up,
+Redis channel that every gateway process follows, so a revoked key stops working at once where Redis is up,
 and within `ttl` where it is not. Concurrent misses for one entry share a single database read.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import structlog
-
+from gaap.cache import LocalCache, announce
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gateway.keys import repository as key_repo
@@ -26,9 +23,7 @@ from gateway.keys.models import ApiKey
 from gateway.keys.service import KeyMaterial
 from gateway.tenants.models import Service
 
-log = structlog.get_logger("gateway.credentials")
 INVALIDATE_CHANNEL = "gaap:gateway:invalidate"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +33,10 @@ class NotifyKeyEntry:
     scopes: tuple[str, ...]
     secret: str
     revoked: bool
+
+    @property
+    def secret_bytes(self) -> bytes:
+        return self.secret.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,38 +70,11 @@ class CredentialStore:
     ) -> None:
         self.db = db
         self.material = material
-        self.ttl = ttl
-        self.clock = clock
-        self._cache: dict[Any, tuple[float, Any]] = {}
-        self._inflight: dict[Any, asyncio.Future[Any]] = {}
+        self._cache = LocalCache(ttl=ttl, clock=clock)
         self._used: dict[uuid.UUID, datetime] = {}
 
-    async def _cached(self, key: Any, load: Callable[[], Awaitable[T]]) -> T:
-        hit = self._cache.get(key)
-        now = self.clock()
-        if hit is not None and hit[0] > now:
-            value: T = hit[1]
-            return value
-        pending = self._inflight.get(key)
-        if pending is not None:
-            result: T = await asyncio.shield(pending)
-            return result
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            value = await load()
-            self._cache[key] = (self.clock() + self.ttl, value)
-            future.set_result(value)
-            return value
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._inflight[key]
-
     async def service(self, service_id: uuid.UUID) -> ServiceEntry | None:
-        return await self._cached(("service", service_id), lambda: self._load_service(service_id))
+        return await self._cache.get(("service", service_id), lambda: self._load_service(service_id))
 
     async def _load_service(self, service_id: uuid.UUID) -> ServiceEntry | None:
         async with self.db.read_session() as session:
@@ -132,7 +104,7 @@ class CredentialStore:
 
     async def pay_key(self, key: str) -> PayKeyEntry | None:
         digest = self.material.hash(key)
-        return await self._cached(("pay", digest), lambda: self._load_pay_key(digest))
+        return await self._cache.get(("pay", digest), lambda: self._load_pay_key(digest))
 
     async def _load_pay_key(self, digest: str) -> PayKeyEntry | None:
         async with self.db.read_session() as session:
@@ -149,7 +121,7 @@ class CredentialStore:
 
     def invalidate(self) -> None:
         """Forget everything (after a revocation or a settings change)."""
-        self._cache.clear()
+        self._cache.forget()
 
     def note_used(self, key_id: uuid.UUID) -> None:
         self._used[key_id] = utcnow()
@@ -163,31 +135,10 @@ class CredentialStore:
             await key_repo.touch_keys(session, used)
 
     async def listen_for_invalidations(self, redis: Any) -> None:
-        """Follow the invalidation channel until cancelled, reconnecting when Redis comes back.
-
-        Polls with a timeout shorter than the client's socket timeout, so a quiet channel is not an error."""
-        while True:
-            pubsub = redis.pubsub()
-            try:
-                await pubsub.subscribe(INVALIDATE_CHANNEL)
-                self.invalidate()  # anything may have changed while we were not listening
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-                    if message is not None and message.get("type") == "message":
-                        self.invalidate()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("invalidation channel unavailable", error=type(exc).__name__)
-                await asyncio.sleep(2)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        """Follow the invalidation channel until cancelled (any announcement drops everything)."""
+        await self._cache.follow(redis, INVALIDATE_CHANNEL, lambda _message: None)
 
 
 async def announce_invalidation(redis: Any) -> None:
     """Tell every gateway process to drop its cache. Best effort: the TTL bounds staleness without Redis."""
-    try:
-        await redis.publish(INVALIDATE_CHANNEL, b"1")
-    except Exception as exc:
-        log.warning("could not announce a credential change", error=type(exc).__name__)
+    await announce(redis, INVALIDATE_CHANNEL)

@@ -147,9 +147,14 @@ class Pusher:
         return PENDING
 
     async def deliver_pending(self, service_id: uuid.UUID | None = None) -> dict[str, int]:
-        """Deliver every due push (of one service, or all); returns a count per resulting status."""
+        """Deliver every due push (of one service, or all) to the components this pusher knows; returns a count
+        per resulting status."""
         async with self.db.read_session() as session:
-            query = select(TenantPush.id).where(TenantPush.status == PENDING, TenantPush.next_attempt_at <= utcnow())
+            query = select(TenantPush.id).where(
+                TenantPush.status == PENDING,
+                TenantPush.next_attempt_at <= utcnow(),
+                TenantPush.component.in_(list(self.upstreams)),
+            )
             if service_id is not None:
                 query = query.where(TenantPush.service_id == service_id)
             ids = list((await session.execute(query.order_by(TenantPush.created_at))).scalars())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI
 
 from gaap.app import Component, build_app
@@ -12,6 +15,9 @@ from services.notify.inbox.endpoints import router as inbox_router
 from services.notify.letters.endpoints import router as letters_router
 from services.notify.limits.endpoints import router as limits_router
 from services.notify.notifications.endpoints import router as notifications_router
+from services.notify.notifications.service import SendContext
+from services.notify.notifications.writer import NotificationWriter
+from services.notify.records import Records
 from services.notify.settings import NotifySettings
 from services.notify.templates.endpoints import manage as manage_templates_router
 from services.notify.templates.endpoints import router as templates_router
@@ -28,7 +34,18 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     register_keyring(settings)
 
     async def start(app: FastAPI) -> None:
-        app.state.jobs = JobQueue.from_redis(app.state.redis, "notify")
+        state = app.state
+        state.jobs = JobQueue.from_redis(state.redis, "notify")
+        state.records = Records(state.db, state.redis)
+        state.sending = SendContext(state.redis, state.records, settings)
+        state.writer = NotificationWriter(state.db, state.redis, state.jobs)
+        state.following = asyncio.create_task(state.records.follow(), name="notify-records")
+
+    async def stop(app: FastAPI) -> None:
+        app.state.following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.state.following
+        await app.state.writer.close()
 
     return build_app(
         Component(
@@ -46,6 +63,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 internal_router,
             ],
             on_startup=[start],
+            on_shutdown=[stop],
             title="GaaP notify",
             description="Email, text message and letter sending, wire-compatible with GOV.UK Notify's v2 API.",
         )

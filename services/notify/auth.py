@@ -1,4 +1,4 @@
-"""Who is calling notify: the service the gateway authenticated, loaded once per request."""
+"""Who is calling notify: the service the gateway authenticated, from the per-process records cache."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from gaap.db.deps import DbSession
 from gaap.principal import Principal, ServicePrincipal
 from services.notify.errors import AuthError, BadRequestError
+from services.notify.records import Records, ServiceRecord
 from services.notify.tenancy.models import NotifyService
 
 
 @dataclass(frozen=True)
 class Caller:
     principal: Principal
-    service: NotifyService
+    record: ServiceRecord
+
+    @property
+    def service(self) -> NotifyService:
+        """A snapshot shared with other requests: read it, never change it."""
+        return self.record.service
 
     @property
     def key_type(self) -> str:
@@ -34,13 +39,14 @@ class ServiceNotProvisioned(BadRequestError):
     message = "This service's settings have not reached Notify yet, try again in a few seconds"
 
 
-async def _caller(principal: ServicePrincipal, session: DbSession) -> Caller:
-    service = await session.get(NotifyService, uuid.UUID(str(principal.service_id)))
-    if service is None:
+async def _caller(principal: ServicePrincipal, request: Request) -> Caller:
+    records: Records = request.app.state.records
+    record = await records.service(uuid.UUID(str(principal.service_id)))
+    if record is None:
         raise ServiceNotProvisioned()
-    if not service.active:
+    if not record.service.active:
         raise AuthError("Invalid token: service is archived", status_code=403)
-    return Caller(principal, service)
+    return Caller(principal, record)
 
 
 #: A caller with a Notify key of an active service that notify knows.

@@ -157,7 +157,7 @@ async def accept_precompiled(session: AsyncSession, redis: Redis, caller: Caller
         await limits.increment(redis, service.id, ["letter"])
     # The endpoint queues the scan once the request's transaction has committed.
     body = {"id": str(row.id), "reference": row.client_reference, "postage": postage}
-    return Accepted(row, body, LANE, task=TASK)
+    return Accepted(row, body, LANE, task=TASK, stored=True)
 
 
 # --- Checking it (in the worker) ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ If Redis is unreachable the check fails open, as the per-minute limit does, with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -53,18 +54,35 @@ async def check(redis: Redis, service: NotifyService, channel: str, count: int =
 
 async def increment(redis: Redis, service_id: object, channels: list[str], count: int = 1) -> None:
     """Count stored notifications; a Redis failure loses a count, never a message."""
+    await increment_many(redis, {(service_id, channel): count for channel in channels})
+
+
+async def increment_many(redis: Redis, counts: Mapping[tuple[object, str], int]) -> None:
+    """Count stored notifications by (service id, channel), in one round trip."""
+    if not counts:
+        return
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            for channel in channels:
+            for (service_id, channel), count in counts.items():
                 key = _key(service_id, channel)
                 pipe.incrby(key, count)
                 pipe.expire(key, TTL_SECONDS)
             await pipe.execute()
     except (RedisError, OSError):
         LIMITS_UNAVAILABLE.inc()
-        log.warning("daily limit not counted: redis unavailable", service_id=str(service_id))
+        log.warning("daily limit not counted: redis unavailable", services=sorted({str(s) for s, _ in counts}))
 
 
 def resets_at(now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def channels_counted(key_type: str, notification_type: str, international: bool) -> tuple[str, ...]:
+    """The daily counters one stored notification adds to: its channel, and international texts also their own.
+    Test keys never count."""
+    if key_type == "test":
+        return ()
+    if notification_type == "sms" and international:
+        return ("sms", "international_sms")
+    return (notification_type,)

@@ -17,6 +17,7 @@ from services.notify.auth import NotifyCaller
 from services.notify.errors import NoResultFound, ValidationError
 from services.notify.idempotency import service as idempotency
 from services.notify.letters import service as letters
+from services.notify.limits import counters as limits
 from services.notify.notifications import repository as repo
 from services.notify.notifications import service as sending
 from services.notify.notifications.schemas import notification_json
@@ -70,16 +71,27 @@ async def _send(channel: str, request: Request, caller: Any, session: Any, backg
         return JSONResponse(claim.replay, status_code=201, headers={"Idempotent-Replayed": "true"})
     try:
         accepted = await _accept(channel, request, caller, session, data)
+        row = accepted.notification
+        if row is not None and not accepted.stored:
+            if claim is None:
+                # Group commit: answered once committed and counted; the writer tells the queue.
+                await state.writer.store(row)
+            else:
+                # With its key's record, in the request's transaction.
+                session.add(row)
+                await session.flush()
+                counted = limits.channels_counted(row.key_type, row.notification_type, row.international)
+                await limits.increment(state.redis, row.service_id, list(counted))
         if claim is not None:
-            if accepted.notification is None:  # smoke-test recipients are not recorded
+            if row is None:  # smoke-test recipients are not recorded
                 background.add_task(idempotency.abandon, state.db, claim)
             else:
-                await idempotency.complete(session, claim, accepted.body, accepted.notification.id)
+                await idempotency.complete(session, claim, accepted.body, row.id)
     except Exception:
         if claim is not None:
             await idempotency.abandon(state.db, claim)
         raise
-    if accepted.notification is not None and accepted.lane is not None:
+    if row is not None and accepted.lane is not None and (claim is not None or accepted.stored):
         background.add_task(_enqueue, state.jobs, accepted)
     return JSONResponse(accepted.body, status_code=201)
 
@@ -93,7 +105,7 @@ async def _accept(channel: str, request: Request, caller: Any, session: Any, dat
         validate(schemas.POST_PRECOMPILED_LETTER, data)
         return await letters.accept_precompiled(session, state.redis, caller, data)
     validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
-    return await SENDERS[channel](session, state.redis, caller, data, state.settings)
+    return await SENDERS[channel](session, state.sending, caller, data)
 
 
 @router.post("/v2/notifications/sms", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_SMS))

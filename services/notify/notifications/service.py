@@ -1,6 +1,9 @@
-"""Accepting a send (notify spec §5.1): every check in GOV.UK Notify's order, then one row, committed by the
-request's session before the 201. The queue is told afterwards (see endpoints); if that fails the row is still
-there and the sweeper queues it."""
+"""Accepting a send (notify spec §5.1): every check in GOV.UK Notify's order, then the row to store and the 201
+body. The endpoint stores the row (see `writer`) and answers only once it is committed; the queue is told
+afterwards, and if that fails the row is still there and the sweeper queues it.
+
+The service, its senders and the template come from the per-process records cache (`services.notify.records`),
+so a send reads nothing from the database."""
 
 from __future__ import annotations
 
@@ -32,28 +35,40 @@ from services.notify.recipients import (
     validate_email_address,
     validate_postal_address,
 )
+from services.notify.records import Records
 from services.notify.rendering.email import render_email
 from services.notify.rendering.letters import QrCodeTooLong, check_letter_content
 from services.notify.rendering.placeholders import ListStyle, Personalisation, fill, missing, sanitise_content_for
 from services.notify.rendering.sms import render_sms
 from services.notify.settings import NotifySettings
 from services.notify.templates.models import Template
-from services.notify.tenancy.models import AllowedRecipient, EmailReplyTo, SmsSender
+from services.notify.tenancy.models import AllowedRecipient
 from services.notify.validation import parse_iso8601
 
 CHANNEL_NAMES = {"sms": "text messages", "email": "emails", "letter": "letters"}
 ADDRESS_KEYS = {f"addressline{n}" for n in range(1, 8)} | {"postcode"}
 
 
+@dataclass(frozen=True)
+class SendContext:
+    """What the senders use besides the request's session: made once per process."""
+
+    redis: Redis
+    records: Records
+    settings: NotifySettings
+
+
 @dataclass
 class Accepted:
-    """What a send produced: the stored row (None for smoke-test recipients) and the 201 body."""
+    """What a send produced: the row to store (None for smoke-test recipients) and the 201 body."""
 
     notification: Notification | None
     body: dict[str, Any]
     lane: str | None
     #: The job that takes the notification on from here.
     task: str = "deliver"
+    #: Already added to the request's session and counted (precompiled letters); else the endpoint stores it.
+    stored: bool = False
 
 
 def lane_for(key_type: str, process_type: str) -> str:
@@ -62,8 +77,8 @@ def lane_for(key_type: str, process_type: str) -> str:
     return {"priority": "priority", "bulk": "bulk"}.get(process_type, "normal")
 
 
-async def _template(session: AsyncSession, caller: Caller, template_id: str, channel: str) -> Template:
-    template = await session.get(Template, uuid.UUID(template_id))
+async def _template(records: Records, caller: Caller, template_id: str, channel: str) -> Template:
+    template = await records.template(uuid.UUID(template_id))
     if template is None or template.service_id != caller.service.id:
         raise BadRequestError("Template not found")
     if template.template_type != channel:
@@ -138,17 +153,15 @@ def _new_row(caller: Caller, template: Template, channel: str, data: dict[str, A
     )
 
 
-async def _prepare(session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], channel: str) -> Template:
+async def _prepare(records: Records, caller: Caller, data: dict[str, Any], channel: str) -> Template:
     """§5.1 steps 3 and 4: the service's permission for the channel, and the template. (Step 1, today's limit,
     is `check_daily_limit`; step 2, the schema, is the endpoint's.)"""
     if not caller.service.has(channel):
         raise BadRequestError(f"Service is not allowed to send {CHANNEL_NAMES[channel]}")
-    return await _template(session, caller, data["template_id"], channel)
+    return await _template(records, caller, data["template_id"], channel)
 
 
-async def _finish(
-    session: AsyncSession,
-    redis: Redis,
+def _finish(
     caller: Caller,
     template: Template,
     data: dict[str, Any],
@@ -156,11 +169,10 @@ async def _finish(
     *,
     content: dict[str, Any],
     smoke_test: bool = False,
-    counters: tuple[str, ...] = (),
     extra: dict[str, Any] | None = None,
     **row_values: Any,
 ) -> Accepted:
-    """§5.1 steps 8–9: the 201 body, then the row (unless a smoke-test recipient) and today's counters."""
+    """§5.1 steps 8–9: the 201 body, and the row to store (unless a smoke-test recipient)."""
     root = settings.public_root
     row = _new_row(caller, template, template.template_type, data, **row_values)
     body = {
@@ -174,10 +186,6 @@ async def _finish(
     }
     if smoke_test:
         return Accepted(None, body, None)
-    session.add(row)
-    await session.flush()
-    if caller.key_type != "test" and counters:
-        await limits.increment(redis, caller.service.id, list(counters))
     return Accepted(row, body, lane_for(caller.key_type, template.process_type))
 
 
@@ -189,20 +197,18 @@ def _template_ref(root: str, caller: Caller, template: Template) -> dict[str, An
     }
 
 
-async def send_sms(
-    session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], settings: NotifySettings
-) -> Accepted:
+async def send_sms(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
-    template = await _prepare(session, redis, caller, data, "sms")
+    template = await _prepare(ctx.records, caller, data, "sms")
     personalisation = Personalisation.of(data.get("personalisation"))
     _check_personalisation(template, personalisation)
     prefix = service.name if service.prefix_sms else None
     rendered = render_sms(template.content, personalisation, prefix=prefix, unicode=service.sms_unicode)
     if rendered.is_empty:
         raise BadRequestError("Your message is empty.")
-    sender = await _sms_sender(session, caller, data.get("sms_sender_id"))
+    sender = _sms_sender(caller, data.get("sms_sender_id"))
     number = parse_phone_number(data["phone_number"])
-    await _restrict(session, caller, "mobile", number.normalised_to, settings)
+    await _restrict(session, caller, "mobile", number.normalised_to, ctx.settings)
     try:
         check_sms_permissions(number, service.permissions)
     except SmsRecipientRefused as exc:
@@ -210,22 +216,19 @@ async def send_sms(
             raise InvalidPhoneError(exc.message) from None
         raise BadRequestError(exc.message) from None
     if number.international and caller.key_type != "test":
-        await limits.check(redis, service, "international_sms")
+        await limits.check(ctx.redis, service, "international_sms")
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Text messages cannot be longer than 918 characters. "
             f"Your message is {rendered.character_count} characters long."
         )
-    return await _finish(
-        session,
-        redis,
+    return _finish(
         caller,
         template,
         data,
-        settings,
+        ctx.settings,
         content={"body": rendered.body, "from_number": sender},
         smoke_test=is_smoke_test_number(data["phone_number"]),
-        counters=("sms", "international_sms") if number.international else ("sms",),
         to=number.to,
         normalised_to=number.normalised_to,
         body=rendered.body,
@@ -237,39 +240,33 @@ async def send_sms(
     )
 
 
-async def _sms_sender(session: AsyncSession, caller: Caller, sender_id: str | None) -> str:
-    query = select(SmsSender).where(SmsSender.service_id == caller.service.id)
+def _sms_sender(caller: Caller, sender_id: str | None) -> str:
     if sender_id:
-        found = (await session.execute(query.where(SmsSender.id == uuid.UUID(sender_id)))).scalar_one_or_none()
+        found = caller.record.sms_sender(uuid.UUID(sender_id))
         if found is None:
             raise BadRequestError(
                 f"sms_sender_id {sender_id} does not exist in database for service id {caller.service.id}"
             )
-        return found.sms_sender
-    default = (await session.execute(query.where(SmsSender.is_default.is_(True)))).scalar_one_or_none()
-    return default.sms_sender if default is not None else "GOVUK"
+        return found
+    return caller.record.default_sms_sender or "GOVUK"
 
 
-async def _reply_to(session: AsyncSession, caller: Caller, template: Template, reply_to_id: str | None) -> str | None:
-    query = select(EmailReplyTo).where(EmailReplyTo.service_id == caller.service.id)
+def _reply_to(caller: Caller, template: Template, reply_to_id: str | None) -> str | None:
     wanted = uuid.UUID(reply_to_id) if reply_to_id else template.reply_to
     if wanted is not None:
-        found = (await session.execute(query.where(EmailReplyTo.id == wanted))).scalar_one_or_none()
+        found = caller.record.reply_to_address(wanted)
         if found is None and reply_to_id:
             raise BadRequestError(
                 f"email_reply_to_id {reply_to_id} does not exist in database for service id {caller.service.id}"
             )
         if found is not None:
-            return found.email_address
-    default = (await session.execute(query.where(EmailReplyTo.is_default.is_(True)))).scalar_one_or_none()
-    return default.email_address if default is not None else None
+            return found
+    return caller.record.default_reply_to
 
 
-async def send_email(
-    session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], settings: NotifySettings
-) -> Accepted:
+async def send_email(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
-    template = await _prepare(session, redis, caller, data, "email")
+    template = await _prepare(ctx.records, caller, data, "email")
     values, sanitised = sanitise_content_for(data.get("personalisation") or {}, data.get("sanitise_content_for"))
     personalisation = Personalisation.of(values)
     _check_personalisation(template, personalisation)
@@ -277,31 +274,28 @@ async def send_email(
     rendered = render_email(template.content, template.subject or "", personalisation, service_name=service.name)
     if rendered.is_empty:
         raise BadRequestError("Your message is empty.")
-    reply_to = await _reply_to(session, caller, template, data.get("email_reply_to_id"))
+    reply_to = _reply_to(caller, template, data.get("email_reply_to_id"))
     address = validate_email_address(data["email_address"])
-    await _restrict(session, caller, "email", address.normalised_to, settings)
+    await _restrict(session, caller, "email", address.normalised_to, ctx.settings)
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Emails cannot be longer than 2000000 bytes. "
             f"Your message is {rendered.size_in_bytes} bytes."
         )
     content = {
-        "from_email": f"{service.email_sender_local_part}@{settings.email_domain}",
+        "from_email": f"{service.email_sender_local_part}@{ctx.settings.email_domain}",
         "body": rendered.body,
         "subject": rendered.subject,
         "one_click_unsubscribe_url": unsubscribe,
     }
-    return await _finish(
-        session,
-        redis,
+    return _finish(
         caller,
         template,
         {**data, "personalisation": values},
-        settings,
+        ctx.settings,
         content=content,
         extra={"sanitised_content": sanitised},
         smoke_test=is_smoke_test_email(data["email_address"]),
-        counters=("email",),
         to=address.to,
         normalised_to=address.normalised_to,
         body=rendered.body,
@@ -326,12 +320,10 @@ def check_letter_key(caller: Caller) -> None:
         raise BadRequestError("Cannot send letters when service is in trial mode", status_code=403)
 
 
-async def send_letter(
-    session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any], settings: NotifySettings
-) -> Accepted:
+async def send_letter(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
     check_letter_key(caller)
-    template = await _prepare(session, redis, caller, data, "letter")
+    template = await _prepare(ctx.records, caller, data, "letter")
     values = dict(data.get("personalisation") or {})
     personalisation = Personalisation.of(values)
     _check_personalisation(template, personalisation)
@@ -355,15 +347,12 @@ async def send_letter(
     letter_body = fill(template.content, personalisation).strip()
     subject = fill(template.subject or "", personalisation, lists=ListStyle.INLINE).strip()
     stored = {**data, "personalisation": {**values, **address.as_personalisation()}}
-    return await _finish(
-        session,
-        redis,
+    return _finish(
         caller,
         template,
         stored,
-        settings,
+        ctx.settings,
         content={"body": letter_body, "subject": subject},
-        counters=("letter",),
         to="\n".join(address.lines),
         normalised_to=None,
         body=letter_body,

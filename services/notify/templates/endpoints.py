@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from sqlalchemy import select
 
 from gaap.app import FaultError, family_route
@@ -110,6 +110,12 @@ async def template_versions(
     return {"data": [template_json(row) for row in rows]}
 
 
+def _changed(request: Request, background: BackgroundTasks, template_id: uuid.UUID) -> None:
+    """Every process drops its cached copy once the change is committed (the session commits before the answer
+    goes out, and background tasks run after it)."""
+    background.add_task(request.app.state.records.changed_template, template_id)
+
+
 def _require_manage_scope(caller: Any) -> None:
     if "manage_templates" not in caller.principal.scopes:
         raise Forbidden(
@@ -120,7 +126,9 @@ def _require_manage_scope(caller: Any) -> None:
 @manage.post(
     "/v2/manage-template", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_MANAGE_TEMPLATE)
 )
-async def create_template(request: Request, caller: NotifyCaller, session: DbSession) -> dict[str, Any]:
+async def create_template(
+    request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks
+) -> dict[str, Any]:
     """Create a template (keys with the `manage_templates` scope)."""
     _require_manage_scope(caller)
     body = validated_body(await request.body(), schemas.POST_MANAGE_TEMPLATE)
@@ -136,6 +144,7 @@ async def create_template(request: Request, caller: NotifyCaller, session: DbSes
         reply_to=uuid.UUID(body["reply_to_id"]) if body.get("reply_to_id") else None,
         created_by=f"api-key:{caller.principal.key_id}",
     )
+    _changed(request, background, template.id)
     return template_json(template)
 
 
@@ -143,7 +152,7 @@ async def create_template(request: Request, caller: NotifyCaller, session: DbSes
     "/v2/manage-template/{template_id}", openapi_extra=schemas.openapi_request_body(schemas.PATCH_MANAGE_TEMPLATE)
 )
 async def update_template(
-    template_id: str, request: Request, caller: NotifyCaller, session: DbSession
+    template_id: str, request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks
 ) -> dict[str, Any]:
     """Change a template; content changes make a new version."""
     _require_manage_scope(caller)
@@ -159,13 +168,17 @@ async def update_template(
     changes: dict[str, Any] = {column: body[key] for key, column in fields.items() if key in body}
     if "reply_to_id" in body:
         changes["reply_to"] = uuid.UUID(body["reply_to_id"]) if body["reply_to_id"] else None
+    _changed(request, background, template.id)
     return template_json(await templates.update(session, template, changes))
 
 
 @manage.delete("/v2/manage-template/{template_id}", status_code=204)
-async def archive_template(template_id: str, caller: NotifyCaller, session: DbSession) -> Response:
+async def archive_template(
+    template_id: str, request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks
+) -> Response:
     """Archive a template: later sends get `Template has been deleted`."""
     _require_manage_scope(caller)
     template = await templates.require(session, caller.service, parse_uuid(template_id, "id"))
     await templates.archive(session, template)
-    return Response(status_code=204)
+    _changed(request, background, template.id)
+    return Response(status_code=204, background=background)

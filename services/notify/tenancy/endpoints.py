@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, Request
 
 from gaap.app import family_route
 from gaap.db.deps import DbSession
@@ -28,10 +28,17 @@ router = APIRouter(
 
 @router.put("/services/{service_id}", response_model=ServiceState)
 async def put_service(
-    service_id: uuid.UUID, document: ServiceDocument, session: DbSession, caller: GatewayCaller
+    service_id: uuid.UUID,
+    document: ServiceDocument,
+    request: Request,
+    session: DbSession,
+    caller: GatewayCaller,
+    background: BackgroundTasks,
 ) -> object:
     """Create or replace notify's copy of a service (idempotent; older versions are ignored)."""
     if caller.service_id != str(service_id):
         raise Forbidden("The principal is for another service", code="WrongService")
     service = await tenancy.apply_document(session, service_id, document)
+    # Runs after the commit (the session's dependency commits before the response goes out).
+    background.add_task(request.app.state.records.changed_service, service_id)
     return await tenancy.state(session, service)

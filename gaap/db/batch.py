@@ -1,0 +1,102 @@
+"""Group commit: rows inserted by concurrent requests share one INSERT statement and one COMMIT.
+
+A request that must answer only once its row is durable (ARCHITECTURE rule 1) would otherwise pay for a connection
+checkout, a transaction and a commit of its own, and the database for one commit per row. `GroupCommit.insert`
+queues the row and waits; one drain task per process takes everything queued so far, inserts it in one transaction
+(one multi-row INSERT per shape of row) and commits, then wakes every waiter. Nothing waits for a timer: a lone
+request is written at once, and under load a batch is whatever arrived while the previous one was committing, so
+batches grow with concurrency and latency stays about one commit.
+
+A batch that fails is retried row by row, so one bad row fails only its own request. `after_commit` runs with the
+committed rows before their requests are woken (for work the answer depends on, such as counters); work that may
+lag (telling a queue) belongs in a task it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Table
+
+from gaap.db.engine import Database
+from gaap.logging import get_logger
+
+log = get_logger("gaap.db.batch")
+
+Row = dict[str, Any]
+
+
+class GroupCommit:
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        *,
+        max_rows: int = 500,
+        after_commit: Callable[[list[Row]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.table = table
+        self.max_rows = max_rows
+        self.after_commit = after_commit
+        self._queued: list[tuple[Row, asyncio.Future[None]]] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def insert(self, row: Row) -> None:
+        """Return once `row` is committed; raise what inserting it alone raised if it could not be."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((row, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._run(), name=f"group-commit:{self.table.name}")
+        # Shielded: a request that goes away (client disconnect) must not cancel the drain its batch is in.
+        await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Finish what is queued (at shutdown)."""
+        if self._drain is not None:
+            with contextlib.suppress(Exception):
+                await self._drain
+
+    async def _run(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued[: self.max_rows], self._queued[self.max_rows :]
+            try:
+                await self._write([row for row, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    await self._settle(batch, exc)
+                    continue
+                for entry in batch:  # one bad row must fail only its own request
+                    try:
+                        await self._write([entry[0]])
+                    except Exception as alone:
+                        await self._settle([entry], alone)
+                    else:
+                        await self._settle([entry], None)
+            else:
+                await self._settle(batch, None)
+
+    async def _write(self, rows: list[Row]) -> None:
+        shapes: dict[tuple[str, ...], list[Row]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(row), []).append(row)
+        async with self.db.engine.begin() as conn:
+            for same in shapes.values():
+                await conn.execute(self.table.insert(), same)
+
+    async def _settle(self, batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
+        if error is None and self.after_commit is not None:
+            try:
+                await self.after_commit([row for row, _ in batch])
+            except Exception:  # the rows are committed: their requests succeed whatever happens here
+                log.exception("group_commit.after_commit_failed", table=self.table.name)
+        for _row, future in batch:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
