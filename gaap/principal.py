@@ -8,7 +8,8 @@ Tokens are HS256 JWTs under a key per audience, derived from the gateway's maste
 (`gaap.settings.derive_audience_key`). Each service holds only its own audience's keys, so a leaked service
 configuration can mint tokens for that service alone. Keyrings are lists (newest first, it signs; all verify),
 which is how keys rotate: add the new key everywhere, then make it first in the gateway, then drop the old one.
-HS256 costs ~15 µs to sign and ~20 µs to verify here, against ~32 and ~92 µs for Ed25519, on every request.
+HS256 costs ~15 µs to sign and ~20 µs to verify here, against ~32 and ~92 µs for Ed25519, on every request; the
+tokens are made and checked with `gaap.jws`, which parses a token once.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import jwt
 from fastapi import Depends, Request
 
 from gaap.errors import Unauthorized
+from gaap.jws import CompactJws, MalformedToken, encode_header, sign_hs256
 from gaap.settings import DEV_PRINCIPAL_KEYS, derive_audience_key, parse_keyring
 
 PRINCIPAL_HEADER = "x-gaap-principal"
@@ -70,6 +71,7 @@ class PrincipalSigner:
         self.master_kid, self._master = master_keys[0]
         self.ttl = ttl_seconds
         self._keys: dict[str, bytes] = {}
+        self._header = encode_header({"kid": self.master_kid})
 
     def _key(self, audience: str) -> bytes:
         key = self._keys.get(audience)
@@ -81,7 +83,7 @@ class PrincipalSigner:
         iat = int(now if now is not None else time.time())
         payload = principal.claims()
         payload.update({"iss": ISSUER, "aud": audience, "iat": iat, "exp": iat + self.ttl})
-        return jwt.encode(payload, self._key(audience), algorithm="HS256", headers={"kid": self.master_kid})
+        return sign_hs256(self._header, payload, self._key(audience))
 
 
 class PrincipalVerifier:
@@ -92,34 +94,43 @@ class PrincipalVerifier:
         self._keys = dict(keys)
 
     def verify(self, token: str, *, now: float | None = None) -> Principal:
+        """The principal of a token signed for this audience with a key of ours, unexpired (within
+        `LEEWAY_SECONDS`); `now` is for tests (default: the clock)."""
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = self._keys.get(kid) if isinstance(kid, str) else None
-            if key is None:
-                raise InvalidPrincipal("The principal token was signed with an unknown key")
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=["HS256"],
-                audience=self.audience,
-                issuer=ISSUER,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "aud", "iss", "rid"], "verify_exp": now is None},
-            )
-        except InvalidPrincipal:
-            raise
-        except jwt.PyJWTError as exc:
-            raise InvalidPrincipal(f"The principal token is not valid: {exc}") from exc
-        if now is not None and not claims["iat"] - LEEWAY_SECONDS <= now <= claims["exp"] + LEEWAY_SECONDS:
+            jws = CompactJws.parse(token)
+        except MalformedToken as exc:
+            raise InvalidPrincipal(f"The principal token is not valid: {exc}") from None
+        kid = jws.header.get("kid")
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidPrincipal("The principal token was signed with an unknown key")
+        if not jws.is_hs256 or not jws.signed_with(key):
+            raise InvalidPrincipal("The principal token is not valid: signature verification failed")
+        claims = jws.claims
+        iat, exp, rid = claims.get("iat"), claims.get("exp"), claims.get("rid")
+        if not (_is_time(iat) and _is_time(exp) and isinstance(rid, str)):
+            raise InvalidPrincipal("The principal token is not valid: iat, exp and rid are required")
+        if claims.get("iss") != ISSUER or claims.get("aud") != self.audience:
+            raise InvalidPrincipal("The principal token is not valid: wrong issuer or audience")
+        clock = time.time() if now is None else now
+        if not iat - LEEWAY_SECONDS <= clock <= exp + LEEWAY_SECONDS:
             raise InvalidPrincipal("The principal token has expired")
         return Principal(
-            request_id=str(claims["rid"]),
-            service_id=claims.get("sub"),
-            key_id=claims.get("kid"),
-            key_type=claims.get("kty"),
-            scopes=frozenset(claims.get("scp") or ()),
-            organisation_id=claims.get("org"),
+            request_id=rid,
+            service_id=_optional_str(claims.get("sub")),
+            key_id=_optional_str(claims.get("kid")),
+            key_type=_optional_str(claims.get("kty")),
+            scopes=frozenset(str(scope) for scope in claims.get("scp") or ()),
+            organisation_id=_optional_str(claims.get("org")),
         )
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def service_keyring(raw: str, audience: str) -> list[tuple[str, bytes]]:
