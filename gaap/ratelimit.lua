@@ -3,7 +3,7 @@ GCRA (generic cell rate algorithm) for gaap/ratelimit.py. One bucket per call, a
 script without interleaving, so concurrent gateway processes can never admit more than the bucket allows.
 
 KEYS[1]  the bucket (the only key touched, so the script is cluster-safe)
-ARGV[1]  now, integer milliseconds, from the caller's clock (tests freeze it)
+ARGV[1]  now, integer milliseconds; empty: the Redis server's clock (TIME). Tests pass a frozen clock.
 ARGV[2]  count: requests per period (the refill rate)
 ARGV[3]  period, integer milliseconds
 ARGV[4]  burst: bucket capacity
@@ -24,7 +24,13 @@ Reply: {allowed (1/0), remaining, retry_after, reset_after}, the last two in uni
 ]]
 
 local key = KEYS[1]
-local now = tonumber(ARGV[1])
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
 local count = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local burst = tonumber(ARGV[4])

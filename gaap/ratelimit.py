@@ -12,11 +12,14 @@ it runs unchanged on Redis Cluster, and every write carries an expiry equal to t
 full again, so Redis never holds a key without a TTL. It is sent once and then run by its SHA1 (EVALSHA);
 after a restart or SCRIPT FLUSH the NOSCRIPT reply is answered with one EVAL, which also caches it again.
 
-Why time comes from the caller: the clock is injectable so tests freeze it and count exactly. All arithmetic
+Why time comes from Redis: one clock for every process that shares a bucket. A caller's clock is read before
+its request reaches Redis, and on a busy host a process can wait tens of milliseconds between the two; its stale
+"now" then finds the bucket fuller than it is, and a client well within its limit was refused (measured: a few
+spurious 429s at 1,000 req/s under a 1,000,000 a minute limit). The script reads Redis's `TIME` instead. Tests
+inject a clock (`clock=`), which is then passed in, so they can freeze time and count exactly. All arithmetic
 is on whole milliseconds, measured in units of 1/count ms so that an emission interval such as 1000/15 ms
 stays exact (see the script's header): "each further 60 s admits exactly 3,000 more" holds to the request,
-with no floating-point drift. Gateway hosts should run NTP; a skew between hosts shifts a bucket by that skew,
-no more.
+with no floating-point drift.
 
 Why `RateLimiterUnavailable`: what to do when Redis is down is a policy of each API family (Notify fails open,
 Pay falls back to `LocalGcraLimiter`, identity fails closed), so the limiter only reports the outage, quickly,
@@ -166,7 +169,7 @@ class GcraLimiter:
         redis: Redis,
         *,
         prefix: str = "gaap:rl:",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         cooldown: float = 0.0,
     ) -> None:
         self._redis = redis
@@ -188,7 +191,8 @@ class GcraLimiter:
         if self._cooldown and time.monotonic() < self._down_until:
             raise RateLimiterUnavailable("rate limiter unavailable (cooling down after a Redis failure)")
         keys = [self._prefix + key]
-        args = [str(n) for n in (_now_ms(self._clock), limit.count, limit.period_ms, limit.burst, cost)]
+        now = "" if self._clock is None else str(_now_ms(self._clock))  # "": Redis's own clock
+        args = [now, *(str(n) for n in (limit.count, limit.period_ms, limit.burst, cost))]
         try:
             try:
                 reply = await self._redis.evalsha(SCRIPT_SHA, len(keys), *keys, *args)  # type: ignore[misc]

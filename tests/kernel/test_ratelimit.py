@@ -304,9 +304,22 @@ def test_script_touches_only_keys_it_is_given() -> None:
     calls = re.findall(r"redis\.(?:p?call)\(\s*'(\w+)'\s*,\s*([^,)]+)", code)
     assert sorted(c for c, _ in calls) == ["GET", "SET"]
     assert {arg.strip() for _, arg in calls} == {"key"}
+    assert re.findall(r"redis\.(?:p?call)\(\s*'(\w+)'\s*\)", code) == ["TIME"]  # the only keyless call
     assert re.search(r"local key = KEYS\[1\]", code)
     assert "'PX'" in code  # every write carries an expiry
-    assert "TIME" not in code  # time comes from the caller's clock
+
+
+async def test_without_an_injected_clock_the_bucket_runs_on_redis_time(redis: Redis) -> None:
+    """A caller's clock is read before its request reaches Redis; a process that waited in between brings a stale
+    "now" and finds the bucket fuller than it is. By default the script reads Redis's own clock instead."""
+    limit = Limit(count=1000, period=1, burst=1)  # one request a millisecond, one at once
+    on_redis_time = GcraLimiter(redis, prefix="test:time:")
+    assert (await on_redis_time.check("b", limit)).allowed
+    await asyncio.sleep(0.005)
+    assert (await on_redis_time.check("b", limit)).allowed  # refilled, by Redis's clock
+    # What a caller whose clock reading is half a second old would have been told: refused, wrongly.
+    stale = GcraLimiter(redis, prefix="test:time:", clock=lambda: time.time() - 0.5)
+    assert not (await stale.check("b", limit)).allowed
 
 
 async def test_many_concurrent_checks_admit_exactly_the_burst(redis_url: str) -> None:
