@@ -13,6 +13,7 @@ from gaap.jobs import JobQueue
 from services.notify.inbound.endpoints import router as inbound_router
 from services.notify.inbox.endpoints import router as inbox_router
 from services.notify.letters.endpoints import router as letters_router
+from services.notify.limits.counters import DailyCounts
 from services.notify.limits.endpoints import router as limits_router
 from services.notify.notifications.endpoints import router as notifications_router
 from services.notify.notifications.service import SendContext
@@ -37,8 +38,9 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         state = app.state
         state.jobs = JobQueue.from_redis(state.redis, "notify")
         state.records = Records(state.db, state.redis)
-        state.sending = SendContext(state.redis, state.records, settings)
-        state.writer = NotificationWriter(state.db, state.redis, state.jobs)
+        state.counts = DailyCounts(state.redis)
+        state.sending = SendContext(state.counts, state.records, settings)
+        state.writer = NotificationWriter(state.db, state.counts, state.jobs)
         state.following = asyncio.create_task(state.records.follow(), name="notify-records")
 
     async def stop(app: FastAPI) -> None:

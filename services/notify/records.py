@@ -18,7 +18,7 @@ from sqlalchemy import select
 from gaap.cache import LocalCache, announce
 from gaap.db.engine import Database
 from services.notify.templates.models import Template
-from services.notify.tenancy.models import EmailReplyTo, NotifyService, SmsSender
+from services.notify.tenancy.models import AllowedRecipient, EmailReplyTo, NotifyService, SmsSender
 
 CHANNEL = "gaap:notify:records"
 
@@ -37,6 +37,8 @@ class ServiceRecord:
     service: NotifyService
     reply_to: tuple[Sender, ...]
     sms_senders: tuple[Sender, ...]
+    #: Who team keys and a trial service may send to: (`email` or `mobile`, normalised recipient).
+    allowed: frozenset[tuple[str, str]]
 
     def reply_to_address(self, wanted: uuid.UUID) -> str | None:
         return next((s.value for s in self.reply_to if s.id == wanted), None)
@@ -80,10 +82,16 @@ class Records:
                 return None
             reply_to = await session.scalars(select(EmailReplyTo).where(EmailReplyTo.service_id == service_id))
             senders = await session.scalars(select(SmsSender).where(SmsSender.service_id == service_id))
+            allowed = await session.execute(
+                select(AllowedRecipient.recipient_type, AllowedRecipient.recipient).where(
+                    AllowedRecipient.service_id == service_id
+                )
+            )
             record = ServiceRecord(
                 service=service,
                 reply_to=tuple(Sender(r.id, r.email_address, r.is_default) for r in reply_to),
                 sms_senders=tuple(Sender(s.id, s.sms_sender, s.is_default) for s in senders),
+                allowed=frozenset((kind, recipient) for kind, recipient in allowed),
             )
             session.expunge(service)  # before the read session's rollback would expire it
             return record

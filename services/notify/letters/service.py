@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,7 +113,9 @@ async def _precompiled_template(session: AsyncSession, service: NotifyService) -
         return found
 
 
-async def accept_precompiled(session: AsyncSession, redis: Redis, caller: Caller, data: dict[str, Any]) -> Accepted:
+async def accept_precompiled(
+    session: AsyncSession, counts: limits.DailyCounts, caller: Caller, data: dict[str, Any]
+) -> Accepted:
     """Store a precompiled letter and its notification (`pending-virus-check`); the 201 body is
     `{"id", "reference", "postage"}`. The caller has checked the key (`check_letter_key`) and the body's schema
     (`reference` and `content` present, strings). Test keys are accepted the same way; their letters are
@@ -154,7 +155,7 @@ async def accept_precompiled(session: AsyncSession, redis: Redis, caller: Caller
     await session.flush()
     await letter_store(session).put(row.id, pdf)
     if caller.key_type != "test":
-        await limits.increment(redis, service.id, ["letter"])
+        await counts.increment(service.id, ["letter"])
     # The endpoint queues the scan once the request's transaction has committed.
     body = {"id": str(row.id), "reference": row.client_reference, "postage": postage}
     return Accepted(row, body, LANE, task=TASK, stored=True)

@@ -34,7 +34,7 @@ async def get_limits(request: Request, caller: NotifyCaller) -> dict[str, Any]:
     daily: dict[str, Any] = {}
     for channel in CHANNELS:
         limit = counters.limit_of(caller.service, channel)
-        sent = (await counters.sent_today(request.app.state.redis, caller.service, channel)) if counted else 0
+        sent = (await request.app.state.counts.sent_today(caller.service, channel)) if counted else 0
         daily[channel] = {
             "limit": limit,
             "sent_today": sent,

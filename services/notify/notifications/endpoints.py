@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.app import request_id_of
 from gaap.db.deps import DbSession, ReadSession
@@ -49,7 +50,7 @@ async def _enqueue(jobs: JobQueue, accepted: sending.Accepted) -> None:
     await jobs.enqueue(accepted.task, str(notification.id), lane=accepted.lane, defer_until=notification.scheduled_for)
 
 
-async def _send(channel: str, request: Request, caller: Any, session: Any, background: BackgroundTasks) -> Any:
+async def _send(channel: str, request: Request, caller: Any, background: BackgroundTasks) -> Any:
     state = request.app.state
     data = parse_json_body(await request.body())
     claim = None
@@ -70,62 +71,71 @@ async def _send(channel: str, request: Request, caller: Any, session: Any, backg
     if claim is not None and claim.replay is not None:
         return JSONResponse(claim.replay, status_code=201, headers={"Idempotent-Replayed": "true"})
     try:
-        accepted = await _accept(channel, request, caller, session, data)
-        row = accepted.notification
-        if row is not None and not accepted.stored:
-            if claim is None:
-                # Group commit: answered once committed and counted; the writer tells the queue.
-                await state.writer.store(row)
-            else:
-                # With its key's record, in the request's transaction.
-                session.add(row)
+        if claim is None and not _precompiled(channel, data):
+            # The common case reads nothing from the database and shares its commit with concurrent sends (the
+            # writer): answered once committed and counted; the writer tells the queue.
+            accepted = await _accept(channel, request, caller, data)
+            if accepted.notification is not None:
+                await state.writer.store(accepted.notification)
+            return JSONResponse(accepted.body, status_code=201)
+        async with state.db.write_session() as session:  # committed when the block ends, before the answer
+            accepted = await _accept(channel, request, caller, data, session)
+            row = accepted.notification
+            if row is not None and not accepted.stored:
+                session.add(row)  # with its key's record, in one transaction
                 await session.flush()
                 counted = limits.channels_counted(row.key_type, row.notification_type, row.international)
-                await limits.increment(state.redis, row.service_id, list(counted))
-        if claim is not None:
-            if row is None:  # smoke-test recipients are not recorded
-                background.add_task(idempotency.abandon, state.db, claim)
-            else:
+                await state.counts.increment(row.service_id, counted)
+            if claim is not None and row is not None:
                 await idempotency.complete(session, claim, accepted.body, row.id)
     except Exception:
         if claim is not None:
             await idempotency.abandon(state.db, claim)
         raise
-    if row is not None and accepted.lane is not None and (claim is not None or accepted.stored):
+    if claim is not None and row is None:  # smoke-test recipients are not recorded
+        background.add_task(idempotency.abandon, state.db, claim)
+    if row is not None and accepted.lane is not None:
         background.add_task(_enqueue, state.jobs, accepted)
     return JSONResponse(accepted.body, status_code=201)
 
 
-async def _accept(channel: str, request: Request, caller: Any, session: Any, data: Any) -> sending.Accepted:
+def _precompiled(channel: str, data: Any) -> bool:
+    return channel == "letter" and isinstance(data, dict) and "content" in data
+
+
+async def _accept(
+    channel: str, request: Request, caller: Any, data: Any, session: AsyncSession | None = None
+) -> sending.Accepted:
     state = request.app.state
     if channel == "letter":
         sending.check_letter_key(caller)
-    await sending.check_daily_limit(state.redis, caller, channel)
-    if channel == "letter" and isinstance(data, dict) and "content" in data:
+    await sending.check_daily_limit(state.counts, caller, channel)
+    if _precompiled(channel, data):
+        assert session is not None
         validate(schemas.POST_PRECOMPILED_LETTER, data)
-        return await letters.accept_precompiled(session, state.redis, caller, data)
+        return await letters.accept_precompiled(session, state.counts, caller, data)
     validate(BODIES[channel], data, schedule_days=_schedule_days(request, caller))
-    return await SENDERS[channel](session, state.sending, caller, data)
+    return await SENDERS[channel](state.sending, caller, data)
 
 
 @router.post("/v2/notifications/sms", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_SMS))
-async def send_sms(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
+async def send_sms(request: Request, caller: NotifyCaller, background: BackgroundTasks) -> Any:
     """Send a text message."""
-    return await _send("sms", request, caller, session, background)
+    return await _send("sms", request, caller, background)
 
 
 @router.post("/v2/notifications/email", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_EMAIL))
-async def send_email(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
+async def send_email(request: Request, caller: NotifyCaller, background: BackgroundTasks) -> Any:
     """Send an email."""
-    return await _send("email", request, caller, session, background)
+    return await _send("email", request, caller, background)
 
 
 @router.post(
     "/v2/notifications/letter", status_code=201, openapi_extra=schemas.openapi_request_body(schemas.POST_LETTER)
 )
-async def send_letter(request: Request, caller: NotifyCaller, session: DbSession, background: BackgroundTasks) -> Any:
-    """Send a letter from a template."""
-    return await _send("letter", request, caller, session, background)
+async def send_letter(request: Request, caller: NotifyCaller, background: BackgroundTasks) -> Any:
+    """Send a letter from a template, or a precompiled PDF."""
+    return await _send("letter", request, caller, background)
 
 
 @router.get("/v2/notifications/{notification_id}")

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
@@ -42,7 +40,6 @@ from services.notify.rendering.placeholders import ListStyle, Personalisation, f
 from services.notify.rendering.sms import render_sms
 from services.notify.settings import NotifySettings
 from services.notify.templates.models import Template
-from services.notify.tenancy.models import AllowedRecipient
 from services.notify.validation import parse_iso8601
 
 CHANNEL_NAMES = {"sms": "text messages", "email": "emails", "letter": "letters"}
@@ -51,9 +48,9 @@ ADDRESS_KEYS = {f"addressline{n}" for n in range(1, 8)} | {"postcode"}
 
 @dataclass(frozen=True)
 class SendContext:
-    """What the senders use besides the request's session: made once per process."""
+    """What the senders use: made once per process."""
 
-    redis: Redis
+    counts: limits.DailyCounts
     records: Records
     settings: NotifySettings
 
@@ -97,23 +94,12 @@ def _check_personalisation(template: Template, personalisation: Personalisation)
         raise BadRequestError(f"Missing personalisation: {', '.join(names)}")
 
 
-async def _allowed(session: AsyncSession, caller: Caller, kind: str, normalised: str) -> bool:
-    query = select(AllowedRecipient.id).where(
-        AllowedRecipient.service_id == caller.service.id,
-        AllowedRecipient.recipient_type == kind,
-        AllowedRecipient.recipient == normalised,
-    )
-    return (await session.execute(query.limit(1))).first() is not None
-
-
-async def _restrict(
-    session: AsyncSession, caller: Caller, kind: str, normalised: str, settings: NotifySettings
-) -> None:
+def _restrict(caller: Caller, kind: str, normalised: str, settings: NotifySettings) -> None:
     """Team keys, and every non-test key of a trial service, may only reach the team and the guest list."""
     if caller.key_type == "test":
         return
     restricted = caller.key_type == "team" or caller.service.restricted
-    if restricted and not await _allowed(session, caller, kind, normalised):
+    if restricted and (kind, normalised) not in caller.record.allowed:
         if caller.key_type == "team":
             raise BadRequestError("Can’t send to this recipient using a team-only API key")
         raise BadRequestError(
@@ -197,7 +183,7 @@ def _template_ref(root: str, caller: Caller, template: Template) -> dict[str, An
     }
 
 
-async def send_sms(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
+async def send_sms(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
     template = await _prepare(ctx.records, caller, data, "sms")
     personalisation = Personalisation.of(data.get("personalisation"))
@@ -208,7 +194,7 @@ async def send_sms(session: AsyncSession, ctx: SendContext, caller: Caller, data
         raise BadRequestError("Your message is empty.")
     sender = _sms_sender(caller, data.get("sms_sender_id"))
     number = parse_phone_number(data["phone_number"])
-    await _restrict(session, caller, "mobile", number.normalised_to, ctx.settings)
+    _restrict(caller, "mobile", number.normalised_to, ctx.settings)
     try:
         check_sms_permissions(number, service.permissions)
     except SmsRecipientRefused as exc:
@@ -216,7 +202,7 @@ async def send_sms(session: AsyncSession, ctx: SendContext, caller: Caller, data
             raise InvalidPhoneError(exc.message) from None
         raise BadRequestError(exc.message) from None
     if number.international and caller.key_type != "test":
-        await limits.check(ctx.redis, service, "international_sms")
+        await ctx.counts.check(service, "international_sms")
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Text messages cannot be longer than 918 characters. "
@@ -264,7 +250,7 @@ def _reply_to(caller: Caller, template: Template, reply_to_id: str | None) -> st
     return caller.record.default_reply_to
 
 
-async def send_email(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
+async def send_email(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
     template = await _prepare(ctx.records, caller, data, "email")
     values, sanitised = sanitise_content_for(data.get("personalisation") or {}, data.get("sanitise_content_for"))
@@ -276,7 +262,7 @@ async def send_email(session: AsyncSession, ctx: SendContext, caller: Caller, da
         raise BadRequestError("Your message is empty.")
     reply_to = _reply_to(caller, template, data.get("email_reply_to_id"))
     address = validate_email_address(data["email_address"])
-    await _restrict(session, caller, "email", address.normalised_to, ctx.settings)
+    _restrict(caller, "email", address.normalised_to, ctx.settings)
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Emails cannot be longer than 2000000 bytes. "
@@ -305,11 +291,11 @@ async def send_email(session: AsyncSession, ctx: SendContext, caller: Caller, da
     )
 
 
-async def check_daily_limit(redis: Redis, caller: Caller, channel: str) -> None:
+async def check_daily_limit(counts: limits.DailyCounts, caller: Caller, channel: str) -> None:
     """§5.1 step 1, before the body is validated: a service at today's limit gets the 429 whatever it sent.
     Test keys are never counted."""
     if caller.key_type != "test":
-        await limits.check(redis, caller.service, channel)
+        await counts.check(caller.service, channel)
 
 
 def check_letter_key(caller: Caller) -> None:
@@ -320,7 +306,7 @@ def check_letter_key(caller: Caller) -> None:
         raise BadRequestError("Cannot send letters when service is in trial mode", status_code=403)
 
 
-async def send_letter(session: AsyncSession, ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
+async def send_letter(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
     check_letter_key(caller)
     template = await _prepare(ctx.records, caller, data, "letter")

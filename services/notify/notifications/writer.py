@@ -15,8 +15,6 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from redis.asyncio import Redis
-
 from gaap.db.batch import GroupCommit, Row
 from gaap.db.engine import Database
 from gaap.jobs import Enqueue, JobQueue
@@ -35,8 +33,8 @@ def row_values(notification: Notification) -> Row:
 
 
 class NotificationWriter:
-    def __init__(self, db: Database, redis: Redis, jobs: JobQueue, *, task: str = "deliver") -> None:
-        self.redis = redis
+    def __init__(self, db: Database, counts: limits.DailyCounts, jobs: JobQueue, *, task: str = "deliver") -> None:
+        self.counts = counts
         self.jobs = jobs
         self.task = task
         self.group = GroupCommit(db, TABLE, after_commit=self._committed)  # type: ignore[arg-type]
@@ -53,7 +51,7 @@ class NotificationWriter:
                 row["key_type"], row["notification_type"], row.get("international", False)
             ):
                 counts[row["service_id"], channel] += 1
-        await limits.increment_many(self.redis, counts)
+        await self.counts.increment_many(counts)
         jobs = [
             Enqueue(self.task, row["id"], lane_for(row["key_type"], row["process_type"]), row.get("scheduled_for"))
             for row in rows
