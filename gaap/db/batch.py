@@ -7,6 +7,10 @@ queues the row and waits; one drain task per process takes everything queued so 
 request is written at once, and under load a batch is whatever arrived while the previous one was committing, so
 batches grow with concurrency and latency stays about one commit.
 
+The drain keeps one connection of the pool for itself: checking one out per batch would cost the pool's pre-ping
+(two round trips on asyncpg) every time. Without the pre-ping, a held connection may have died while idle (the
+database restarted): a batch whose connection turns out dead is written again, once, on a fresh one.
+
 A batch that fails is retried row by row, so one bad row fails only its own request. `after_commit` runs with the
 committed rows before their requests are woken (for work the answer depends on, such as counters); work that may
 lag (telling a queue) belongs in a task it starts.
@@ -20,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gaap.db.engine import Database
 from gaap.logging import get_logger
@@ -44,6 +50,7 @@ class GroupCommit:
         self.after_commit = after_commit
         self._queued: list[tuple[Row, asyncio.Future[None]]] = []
         self._drain: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
 
     async def insert(self, row: Row) -> None:
         """Return once `row` is committed; raise what inserting it alone raised if it could not be."""
@@ -55,10 +62,11 @@ class GroupCommit:
         await asyncio.shield(future)
 
     async def close(self) -> None:
-        """Finish what is queued (at shutdown)."""
+        """Finish what is queued, then give the connection back (at shutdown)."""
         if self._drain is not None:
             with contextlib.suppress(Exception):
                 await self._drain
+        await self._drop_connection()
 
     async def _run(self) -> None:
         while self._queued:
@@ -83,9 +91,30 @@ class GroupCommit:
         shapes: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             shapes.setdefault(tuple(row), []).append(row)
-        async with self.db.engine.begin() as conn:
-            for same in shapes.values():
-                await conn.execute(self.table.insert(), same)
+        for attempt in (1, 2):
+            if self._conn is None or self._conn.closed or self._conn.invalidated:
+                self._conn = await self.db.engine.connect()
+            conn = self._conn
+            try:
+                async with conn.begin():
+                    for same in shapes.values():
+                        await conn.execute(self.table.insert(), same)
+                return
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                await self._drop_connection()  # the database went away, or restarted since the last batch
+                if attempt == 2:
+                    raise
+            except BaseException:  # in an unknown state (cancelled mid-statement): never reuse it
+                await self._drop_connection()
+                raise
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _settle(self, batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
         if error is None and self.after_commit is not None:

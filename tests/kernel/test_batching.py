@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from arq.jobs import deserialize_job
@@ -30,6 +33,15 @@ from tests.kernel.test_jobs import (  # noqa: F401  (fixtures, registered under 
 TABLE = WorkItem.__table__
 
 
+@contextlib.asynccontextmanager
+async def group_commit(db: Database, **options: Any) -> AsyncIterator[GroupCommit]:
+    writer = GroupCommit(db, TABLE, **options)  # type: ignore[arg-type]
+    try:
+        yield writer
+    finally:
+        await writer.close()
+
+
 async def count_rows(db: Database) -> int:
     async with db.read_session() as session:
         return int((await session.execute(select(func.count()).select_from(WorkItem))).scalar_one())
@@ -49,17 +61,17 @@ async def test_concurrent_inserts_share_transactions_and_each_returns_once_commi
     async def committed(rows: list[dict[str, object]]) -> None:
         batches.append(len(rows))
 
-    writer = GroupCommit(db, TABLE, after_commit=committed)  # type: ignore[arg-type]
+    async with group_commit(db, after_commit=committed) as writer:
 
-    async def one() -> None:
-        ident = uuid.uuid4()
-        await writer.insert({"id": ident, "status": "created"})
-        assert await is_stored(db, ident), "insert returned before its row was committed"
+        async def one() -> None:
+            ident = uuid.uuid4()
+            await writer.insert({"id": ident, "status": "created"})
+            assert await is_stored(db, ident), "insert returned before its row was committed"
 
-    await asyncio.gather(*(one() for _ in range(60)))
-    assert await count_rows(db) == 60
-    assert sum(batches) == 60
-    assert len(batches) < 60, f"no batching happened: {batches}"
+        await asyncio.gather(*(one() for _ in range(60)))
+        assert await count_rows(db) == 60
+        assert sum(batches) == 60
+        assert len(batches) < 60, f"no batching happened: {batches}"
 
 
 async def test_a_lone_insert_is_written_at_once(db: Database) -> None:
@@ -68,35 +80,35 @@ async def test_a_lone_insert_is_written_at_once(db: Database) -> None:
     async def committed(rows: list[dict[str, object]]) -> None:
         batches.append(len(rows))
 
-    writer = GroupCommit(db, TABLE, after_commit=committed)  # type: ignore[arg-type]
-    for _ in range(3):
-        await writer.insert({"id": uuid.uuid4()})
-    assert batches == [1, 1, 1]
+    async with group_commit(db, after_commit=committed) as writer:
+        for _ in range(3):
+            await writer.insert({"id": uuid.uuid4()})
+        assert batches == [1, 1, 1]
 
 
 async def test_a_bad_row_fails_only_its_own_request(db: Database) -> None:
     taken = uuid.uuid4()
-    writer = GroupCommit(db, TABLE)
-    await writer.insert({"id": taken})
-    good = [uuid.uuid4() for _ in range(5)]
-    outcomes = await asyncio.gather(
-        *(writer.insert({"id": ident}) for ident in good[:2]),
-        writer.insert({"id": taken}),  # a duplicate primary key
-        *(writer.insert({"id": ident}) for ident in good[2:]),
-        return_exceptions=True,
-    )
-    assert [isinstance(o, Exception) for o in outcomes] == [False, False, True, False, False, False]
-    assert all([await is_stored(db, ident) for ident in good])
-    assert await count_rows(db) == 6
+    async with group_commit(db) as writer:
+        await writer.insert({"id": taken})
+        good = [uuid.uuid4() for _ in range(5)]
+        outcomes = await asyncio.gather(
+            *(writer.insert({"id": ident}) for ident in good[:2]),
+            writer.insert({"id": taken}),  # a duplicate primary key
+            *(writer.insert({"id": ident}) for ident in good[2:]),
+            return_exceptions=True,
+        )
+        assert [isinstance(o, Exception) for o in outcomes] == [False, False, True, False, False, False]
+        assert all([await is_stored(db, ident) for ident in good])
+        assert await count_rows(db) == 6
 
 
 async def test_rows_of_different_shapes_are_written_together(db: Database) -> None:
-    writer = GroupCommit(db, TABLE)
-    plain, with_status = uuid.uuid4(), uuid.uuid4()
-    await asyncio.gather(writer.insert({"id": plain}), writer.insert({"id": with_status, "status": "done"}))
-    async with db.read_session() as session:
-        statuses = {row.id: row.status for row in await session.execute(select(WorkItem.id, WorkItem.status))}
-    assert statuses == {plain: "created", with_status: "done"}  # the table's default filled the first
+    async with group_commit(db) as writer:
+        plain, with_status = uuid.uuid4(), uuid.uuid4()
+        await asyncio.gather(writer.insert({"id": plain}), writer.insert({"id": with_status, "status": "done"}))
+        async with db.read_session() as session:
+            statuses = {row.id: row.status for row in await session.execute(select(WorkItem.id, WorkItem.status))}
+        assert statuses == {plain: "created", with_status: "done"}  # the table's default filled the first
 
 
 async def test_after_commit_runs_before_the_requests_are_answered(db: Database) -> None:
@@ -106,20 +118,20 @@ async def test_after_commit_runs_before_the_requests_are_answered(db: Database) 
         await asyncio.sleep(0.01)
         seen.update(row["id"] for row in rows)
 
-    writer = GroupCommit(db, TABLE, after_commit=committed)  # type: ignore[arg-type]
-    ident = uuid.uuid4()
-    await writer.insert({"id": ident})
-    assert ident in seen
+    async with group_commit(db, after_commit=committed) as writer:
+        ident = uuid.uuid4()
+        await writer.insert({"id": ident})
+        assert ident in seen
 
 
 async def test_a_failing_after_commit_does_not_fail_committed_rows(db: Database) -> None:
     async def broken(rows: list[dict[str, object]]) -> None:
         raise RuntimeError("counters unavailable")
 
-    writer = GroupCommit(db, TABLE, after_commit=broken)  # type: ignore[arg-type]
-    ident = uuid.uuid4()
-    await writer.insert({"id": ident})
-    assert await is_stored(db, ident)
+    async with group_commit(db, after_commit=broken) as writer:
+        ident = uuid.uuid4()
+        await writer.insert({"id": ident})
+        assert await is_stored(db, ident)
 
 
 # --- enqueue_many ----------------------------------------------------------------------------------------
@@ -231,3 +243,18 @@ async def test_an_announcement_drops_the_entry_in_every_follower(redis: Redis) -
         following.cancel()
         with pytest.raises(asyncio.CancelledError):
             await following
+
+
+async def test_a_connection_that_died_while_idle_is_replaced(db: Database, db_url: str) -> None:
+    if db.sqlite:
+        pytest.skip("a file database has no server connection to lose")
+    async with group_commit(db) as writer:
+        await writer.insert({"id": uuid.uuid4()})
+        assert writer._conn is not None
+        raw = await writer._conn.get_raw_connection()
+        backend = await raw.driver_connection.fetchval("SELECT pg_backend_pid()")  # type: ignore[union-attr]
+        async with db.engine.connect() as admin:
+            await admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+        ident = uuid.uuid4()
+        await writer.insert({"id": ident})  # the dead connection is noticed, dropped, and the batch written again
+        assert await is_stored(db, ident)
