@@ -161,6 +161,20 @@ SCENARIOS: list[Scenario] = [
         what="(b) behind the gateway: Notify JWT check, principal token signed and verified, aiohttp forwarding.",
     ),
     Scenario(
+        key="e",
+        title="Notify send email, through the gateway",
+        target="notify",
+        path="/v2/notifications/email",
+        method="POST",
+        body=_email_body,
+        notify_key=True,
+        expect_status=201,
+        check=_send_answer,
+        what="The real notify (2 workers, PostgreSQL) behind the gateway: `POST /v2/notifications/email` with a live "
+        "key: JWT, rate limit, principal, then notify's whole send path (service, daily limit, template, rendering, "
+        "one committed row, the delivery queue told).",
+    ),
+    Scenario(
         key="b1",
         title="FastAPI one-insert, direct, 1 connection",
         target="insert",
@@ -199,20 +213,6 @@ SCENARIOS: list[Scenario] = [
         check=_gateway_answer,
         what="(c) at `/v2/notifications/sms`, where the gateway also runs the shared GCRA limiter (one Redis "
         "EVALSHA); the seeded service's limit is high enough never to refuse.",
-    ),
-    Scenario(
-        key="e",
-        title="Notify send email, through the gateway",
-        target="notify",
-        path="/v2/notifications/email",
-        method="POST",
-        body=_email_body,
-        notify_key=True,
-        expect_status=201,
-        check=_send_answer,
-        what="The real notify (2 workers, PostgreSQL) behind the gateway: `POST /v2/notifications/email` with a live "
-        "key: JWT, rate limit, principal, then notify's whole send path (service, daily limit, template, rendering, "
-        "one committed row, the delivery queue told).",
     ),
 ]
 
