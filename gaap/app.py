@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gaap import logging as gaap_logging
 from gaap.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
+from gaap.db.deps import mark_failed
 from gaap.db.engine import Database
 from gaap.errors import FAMILIES, ApiError, ErrorFamily, Fault
 from gaap.health import Check, healthz, readiness
@@ -115,13 +116,18 @@ def family_route(name: str) -> type[APIRoute]:
             original = super().get_route_handler()
 
             async def handler(request: Request) -> Response:
+                # The error is answered here, inside the dependencies' scope: `mark_failed` makes the request's
+                # write session roll back rather than commit what was written before the error.
                 try:
                     return await original(request)
                 except FaultError as exc:
+                    mark_failed(request)
                     return family.fault(exc.fault, request_id_of(request), exc.detail)
                 except ApiError as exc:
+                    mark_failed(request)
                     return family.render(exc, request_id_of(request))
                 except RequestValidationError as exc:
+                    mark_failed(request)
                     return validation_response(family, exc, request_id_of(request))
 
             return handler

@@ -32,7 +32,8 @@ def _orjson_dumps(obj: Any, default: Any = None) -> str:
 
 
 def add_processor(processor: Processor) -> None:
-    """Register a processor that runs on every event before rendering (e.g. a mask). Call before `configure`."""
+    """Register a processor that runs on every event just before rendering, after exceptions are formatted, so a
+    mask also sees traceback text. Call before `configure`."""
     _extra_processors.append(processor)
 
 
@@ -43,7 +44,6 @@ def configure(component: str, *, level: str = "INFO", json: bool = True) -> None
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_request_id,
-        *_extra_processors,
     ]
     renderer: Processor = (
         structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json else structlog.dev.ConsoleRenderer()
@@ -59,6 +59,7 @@ def configure(component: str, *, level: str = "INFO", json: bool = True) -> None
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            *_extra_processors,
             renderer,
         ],
     )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.jobs import claim, retry_at, transition
-from gaap.principal import Principal, PrincipalSigner
+from gaap.principal import INTERNAL_SCOPE, Principal, PrincipalSigner
 from gateway.settings import GatewaySettings
 from gateway.sync.documents import DOCUMENTS
 from gateway.sync.models import DELIVERED, PENDING, REJECTED, SUPERSEDED, TenantPush
@@ -34,7 +34,6 @@ LEASE = timedelta(seconds=30)
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 #: Retry delays: quick at first (a service restarting), then every 5 minutes.
 BACKOFF = (1, 5, 15, 60, 300)
-INTERNAL_SCOPE = "gaap:internal"
 
 
 def _version() -> int:

@@ -230,6 +230,7 @@ def _as_predicate(check: Callable[[object], bool]) -> Callable[[object], bool]:
 
 # --- validation -------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Validators:
     schema: Schema

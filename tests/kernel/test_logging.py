@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import pytest
 import structlog
 from fastapi import APIRouter
 from pydantic_settings import SettingsConfigDict
@@ -168,3 +169,22 @@ async def test_an_unhandled_error_is_logged_with_its_request_id(tmp_path: Path, 
     assert errors[0]["level"] == "error"
     assert "RuntimeError: unexpected" in errors[0]["exception"]
     assert errors[0]["request_id"] == rid
+
+
+def test_a_registered_processor_also_sees_traceback_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Masks run after exceptions are formatted: a secret in an exception's message must not reach the log."""
+
+    def mask(_logger: object, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.replace("4444333322221111", "****") if isinstance(v, str) else v for k, v in event.items()}
+
+    monkeypatch.setattr(gaap_logging, "_extra_processors", [mask])
+    with configured("masked") as lines:
+        try:
+            raise ValueError("card 4444333322221111 refused")
+        except ValueError:
+            structlog.get_logger("masked").exception("failed")
+        logging.getLogger("masked.stdlib").error("stdlib card 4444333322221111")
+    records = lines()
+    assert "4444333322221111" not in json.dumps(records)
+    assert any("card **** refused" in r.get("exception", "") for r in records)
+    assert any(r["event"] == "stdlib card ****" for r in records)

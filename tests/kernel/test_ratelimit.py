@@ -312,14 +312,19 @@ def test_script_touches_only_keys_it_is_given() -> None:
 async def test_without_an_injected_clock_the_bucket_runs_on_redis_time(redis: Redis) -> None:
     """A caller's clock is read before its request reaches Redis; a process that waited in between brings a stale
     "now" and finds the bucket fuller than it is. By default the script reads Redis's own clock instead."""
-    limit = Limit(count=1000, period=1, burst=1)  # one request a millisecond, one at once
+    fast = Limit(count=1000, period=1, burst=1)  # one request a millisecond, one at once
     on_redis_time = GcraLimiter(redis, prefix="test:time:")
-    assert (await on_redis_time.check("b", limit)).allowed
+    assert (await on_redis_time.check("fast", fast)).allowed
     await asyncio.sleep(0.005)
-    assert (await on_redis_time.check("b", limit)).allowed  # refilled, by Redis's clock
-    # What a caller whose clock reading is half a second old would have been told: refused, wrongly.
-    stale = GcraLimiter(redis, prefix="test:time:", clock=lambda: time.time() - 0.5)
-    assert not (await stale.check("b", limit)).allowed
+    assert (await on_redis_time.check("fast", fast)).allowed  # refilled, by Redis's clock (a delay only helps)
+
+    slow = Limit(count=1, period=60, burst=2)  # two at once, then one a minute
+    assert (await on_redis_time.check("slow", slow)).allowed  # one left
+    # A caller whose clock reading is 90 s old sees the bucket 150 s ahead of it, past the 120 s it may hold, and
+    # would have been refused the request that is in fact still there.
+    stale = GcraLimiter(redis, prefix="test:time:", clock=lambda: time.time() - 90)
+    assert not (await stale.check("slow", slow)).allowed
+    assert (await on_redis_time.check("slow", slow)).allowed
 
 
 async def test_many_concurrent_checks_admit_exactly_the_burst(redis_url: str) -> None:

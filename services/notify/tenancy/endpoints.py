@@ -9,8 +9,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from gaap.app import family_route
 from gaap.db.deps import DbSession
 from gaap.errors import Forbidden
+from gaap.principal import GatewayCaller
 from services.notify.tenancy import service as tenancy
-from services.notify.tenancy.auth import GatewayCaller
 from services.notify.tenancy.schemas import ServiceDocument, ServiceState
 
 router = APIRouter(
