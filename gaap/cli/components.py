@@ -43,7 +43,12 @@ COMPONENTS: dict[str, ComponentInfo] = {
         worker="services.notify.worker:worker_spec",
     ),
     "pay": ComponentInfo(
-        "pay", "services.pay", "services.pay.settings:PaySettings", "services.pay.app:create_app", "pay"
+        "pay",
+        "services.pay",
+        "services.pay.settings:PaySettings",
+        "services.pay.app:create_app",
+        "pay",
+        worker="services.pay.worker:worker_spec",
     ),
     "identity": ComponentInfo(
         "identity",

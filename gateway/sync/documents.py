@@ -21,7 +21,19 @@ def notify_service_document(service: Service, team: list[TeamMember], version: i
     }
 
 
+def pay_service_document(service: Service, team: list[TeamMember], version: int) -> dict[str, Any]:
+    """The service's test and live accounts: `settings["pay"]` holds the account settings of pay spec §3."""
+    return {
+        "version": version,
+        "name": service.name,
+        "organisation_id": str(service.organisation_id),
+        "active": service.active and service.archived_at is None,
+        "settings": dict((service.settings or {}).get("pay", {})),
+    }
+
+
 #: component -> (internal path for a service, document builder)
 DOCUMENTS = {
     "notify": ("/internal/services/{id}", notify_service_document),
+    "pay": ("/internal/services/{id}", pay_service_document),
 }

@@ -1,20 +1,35 @@
-"""The pay API process: GOV.UK Pay-compatible payments (`/v1/*`) and hosted payment pages, behind the gateway."""
+"""The pay API process: GOV.UK Pay-compatible payments (`/v1/*`), behind the gateway."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from gaap.app import Component, build_app
+from gaap.jobs import JobQueue
+from services.pay.accounts.endpoints import router as internal_router
+from services.pay.moto.endpoints import router as moto_router
+from services.pay.payments.endpoints import router as payments_router
+from services.pay.provider import build_providers
+from services.pay.refunds.endpoints import router as refunds_router
 from services.pay.settings import PaySettings
 
 
 def create_app(settings: PaySettings | None = None) -> FastAPI:
-    return build_app(
+    settings = settings or PaySettings()
+
+    async def start(app: FastAPI) -> None:
+        app.state.jobs = JobQueue.from_redis(app.state.redis, "pay")
+
+    app = build_app(
         Component(
             name="pay",
-            settings=settings or PaySettings(),
+            settings=settings,
             family="pay",
+            routers=[payments_router, refunds_router, moto_router, internal_router],
+            on_startup=[start],
             title="GaaP pay",
-            description="Card payments with hosted payment pages, wire-compatible with GOV.UK Pay's v1 API.",
+            description="Card payments wire-compatible with GOV.UK Pay's v1 API.",
         )
     )
+    app.state.providers = build_providers(settings)
+    return app

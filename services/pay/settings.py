@@ -1,20 +1,53 @@
-"""Pay settings (prefix `PAY_`)."""
+"""Pay settings (prefix `PAY_`). Timers default to GOV.UK Pay's (pay spec §9.3)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from gaap.settings import ComponentSettings
+from gaap.settings import DEV_SECRET, ComponentSettings
 
 
 class PaySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="PAY_", extra="ignore")
     component: ClassVar[str] = "pay"
     origin_fields: ClassVar[tuple[str, ...]] = ("api_base_url", "frontend_base_url")
+    secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys", "token_secret")
 
     #: Origin of the API's `_links`; defaults to the platform's public base URL.
     api_base_url: str = ""
     #: Origin of the hosted payment pages (`next_url`); defaults to the platform's public base URL.
     frontend_base_url: str = ""
+    #: HMAC key from which each MOTO payment's one-time token is derived, so the token can be shown on every read
+    #: without being stored (only its hash is kept).
+    token_secret: SecretStr = SecretStr(DEV_SECRET)
+
+    #: An unfinished payment expires this long after `created_date` (§9.3: 90 minutes).
+    payment_lifetime_seconds: int = 5400
+    #: A `capturable` payment expires this long after `created_date` (§9.3: 120 hours).
+    capture_window_seconds: int = 432_000
+    #: A payment whose authorisation is in progress is left alone this long after its last change (§9.3).
+    authorisation_grace_seconds: int = 300
+    #: `next_url` token rows are kept this long (§9.3); they are single-use anyway.
+    token_retention_seconds: int = 604_800
+    #: An `Idempotency-Key` is remembered this long from first use (§4.5).
+    idempotency_ttl_seconds: int = 86_400
+    #: Background capture: attempts and the pause between them (§9.3).
+    capture_max_attempts: int = 26
+    capture_retry_seconds: int = 3600
+    #: `/v1/auth` waits this long for the provider before the payment ends in `error` (§7).
+    authorisation_timeout_seconds: float = 10.0
+    #: The sandbox answers after this delay (§13.5), so slow providers can be simulated.
+    sandbox_auth_delay_ms: int = 0
+    #: A live account normally needs a real provider; this lets a live account use the sandbox (demos, tests).
+    allow_sandbox_live: bool = False
+
+    @property
+    def api_root(self) -> str:
+        return self.public_url(self.api_base_url)
+
+    @property
+    def frontend_root(self) -> str:
+        return self.public_url(self.frontend_base_url)

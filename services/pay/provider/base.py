@@ -1,0 +1,80 @@
+"""The provider-adapter interface (pay spec §13.5): what the state machine asks of a card gateway.
+
+The state machine never knows which provider it talks to. A real acquirer is added by implementing `CardProvider`
+and registering it in `services.pay.provider` (`ADAPTERS`, `build_providers`). Every call carries our own ID
+(payment or refund) as its reference, so a provider can drop the duplicate that at-least-once delivery may cause.
+Adapters must not assume cards are the only payment method (§15 B10): the card lives in `Card`, not in the
+interface's shape.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the payer gave. The full number and CVC exist only in this object, for the length of the
+    authorisation call (§13.6): they are left out of its repr so no log line or traceback can show them."""
+
+    number: str = field(repr=False)
+    cvc: str = field(repr=False)
+    expiry_month: int
+    expiry_year: int
+    cardholder_name: str
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What the provider knows about a card number (its BIN data)."""
+
+    brand: str
+    card_type: str | None
+    prepaid: bool = False
+    corporate: bool = False
+
+
+class Outcome(StrEnum):
+    authorised = "authorised"
+    declined = "declined"
+    error = "error"
+
+
+@dataclass(frozen=True)
+class AuthorisationResult:
+    outcome: Outcome
+    #: The provider's transaction ID, once it has one (`provider_id`, §5.2).
+    provider_id: str | None = None
+
+
+class ProviderError(Exception):
+    """The provider refused a capture, void or refund, or could not be reached; the caller's policy retries."""
+
+
+class CardProvider(ABC):
+    #: The adapter's name, shown as `payment_provider` (§5.2).
+    name: str
+    #: Whether payments taken through this provider can be refunded (`refund_summary.status`).
+    can_refund: bool = True
+
+    @abstractmethod
+    def describe(self, number: str) -> CardInfo | None:
+        """Brand, type and flags of a well-formed card number, or None for a brand nobody issues."""
+
+    @abstractmethod
+    async def authorise(self, *, payment_id: str, amount: int, card: Card) -> AuthorisationResult:
+        """Authorise `amount` pence on `card`, with the payment's ID as the reference."""
+
+    @abstractmethod
+    async def capture(self, *, payment_id: str, provider_id: str | None, amount: int) -> None:
+        """Take an authorised payment; raises ProviderError."""
+
+    @abstractmethod
+    async def void(self, *, payment_id: str, provider_id: str | None) -> None:
+        """Release an authorisation that will not be captured; raises ProviderError."""
+
+    @abstractmethod
+    async def refund(self, *, refund_id: str, payment_id: str, provider_id: str | None, amount: int) -> None:
+        """Return `amount` pence of a captured payment to the original card; raises ProviderError."""

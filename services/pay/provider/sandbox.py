@@ -1,0 +1,97 @@
+"""The sandbox card gateway (pay spec §13.5): decides by card number alone, with GOV.UK Pay's test cards.
+
+Any future expiry, any valid CVC and any name work. Captures, voids and refunds always succeed. Numbers the table
+does not know are authorisation errors (`Unsupported card details.`), as in GOV.UK Pay's sandbox. MOTO and API
+authorisations never ask for 3-D Secure, so the 3-D Secure cards authorise here; the challenge belongs to the hosted
+pages. `PAY_SANDBOX_AUTH_DELAY_MS` delays every authorisation, to test slow providers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from services.pay.provider.base import AuthorisationResult, Card, CardInfo, CardProvider, Outcome
+from services.pay.provider.cards import detect_brand
+
+
+@dataclass(frozen=True)
+class SandboxCard:
+    brand: str
+    card_type: str | None
+    outcome: Outcome = Outcome.authorised
+    prepaid: bool = False
+    corporate: bool = False
+
+
+def _cards() -> dict[str, SandboxCard]:
+    visa_credit = SandboxCard("visa", "credit")
+    mc_credit = SandboxCard("master-card", "credit")
+    declined = SandboxCard("visa", None, Outcome.declined)
+    table = {
+        "4444333322221111": visa_credit,
+        "4242424242424242": visa_credit,
+        "4000056655665556": SandboxCard("visa", "debit"),
+        "4917610000000000003": visa_credit,
+        "4000020000000000": visa_credit,
+        "4000000000000010": SandboxCard("visa", None),
+        "4000160000000004": SandboxCard("visa", "debit", prepaid=True),
+        "4988080000000000": SandboxCard("visa", "debit", corporate=True),
+        "4111111111111111": SandboxCard("visa", "credit", corporate=True),
+        "4293189100000008": SandboxCard("visa", "credit", corporate=True),
+        "5101180000000007": SandboxCard("master-card", "credit", prepaid=True, corporate=True),
+        "4131840000000003": SandboxCard("visa", "debit", prepaid=True, corporate=True),
+        "4000180000000002": SandboxCard("visa", "debit", prepaid=True, corporate=True),
+        "5200828282828210": SandboxCard("master-card", "debit", prepaid=True, corporate=True),
+        "222100000000000": mc_credit,
+        "5555555555554444": mc_credit,
+        "5105105105105100": SandboxCard("master-card", "debit"),
+        "371449635398431": SandboxCard("american-express", "credit"),
+        "3566002020360505": SandboxCard("jcb", "credit"),
+        "6011000990139424": SandboxCard("discover", "credit"),
+        "36148900647913": SandboxCard("diners-club", "credit"),
+        "4000000000000002": declined,
+        "4000000000000069": declined,  # expired card
+        "4000000000000127": declined,  # incorrect CVC
+        "4000000000000119": SandboxCard("visa", None, Outcome.error),  # processing error
+        "4000002500003155": visa_credit,  # 3-D Secure on the pages; authorised by API
+        "4000002760003184": visa_credit,
+        "4000000000009995": SandboxCard("visa", "credit", Outcome.declined),
+        "4000000000000259": visa_credit,
+        "4000000000002685": visa_credit,
+        "6759649826438453": SandboxCard("maestro", "debit"),
+    }
+    return table
+
+
+CARDS = _cards()
+
+
+class SandboxProvider(CardProvider):
+    name = "sandbox"
+
+    def __init__(self, auth_delay_ms: int = 0) -> None:
+        self.auth_delay = auth_delay_ms / 1000
+
+    def describe(self, number: str) -> CardInfo | None:
+        known = CARDS.get(number)
+        if known is not None:
+            return CardInfo(known.brand, known.card_type, known.prepaid, known.corporate)
+        brand = detect_brand(number)
+        return CardInfo(brand, None) if brand is not None else None
+
+    async def authorise(self, *, payment_id: str, amount: int, card: Card) -> AuthorisationResult:
+        if self.auth_delay:
+            await asyncio.sleep(self.auth_delay)
+        known = CARDS.get(card.number)
+        outcome = known.outcome if known is not None else Outcome.error
+        return AuthorisationResult(outcome, provider_id=f"sandbox-{payment_id}")
+
+    async def capture(self, *, payment_id: str, provider_id: str | None, amount: int) -> None:
+        return None
+
+    async def void(self, *, payment_id: str, provider_id: str | None) -> None:
+        return None
+
+    async def refund(self, *, refund_id: str, payment_id: str, provider_id: str | None, amount: int) -> None:
+        return None

@@ -1,0 +1,53 @@
+"""Pay's worker role (`gaap worker pay`): the provider calls that follow a commit (capture, void, refund), the
+sweeps that make their queue lossless, and the timers of §9.3 (expiry, token and idempotency-key retention)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from gaap.db.base import utcnow
+from gaap.db.engine import Database
+from gaap.jobs import Cron, WorkerSpec
+from services.pay.deps import PROVIDER_LANE
+from services.pay.idempotency.service import settle_stale
+from services.pay.payments import tasks as payment_tasks
+from services.pay.provider import build_providers
+from services.pay.refunds import tasks as refund_tasks
+from services.pay.settings import PaySettings
+
+LANES = {PROVIDER_LANE: 20}
+
+
+async def settle_idempotency_keys(ctx: dict[str, Any]) -> None:
+    db: Database = ctx["db"]
+    async with db.write_session() as session:
+        await settle_stale(session, now=utcnow())
+
+
+def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
+    settings = settings or PaySettings()
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
+        ctx["settings"] = settings
+        ctx["providers"] = build_providers(settings)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["db"].dispose()
+
+    return WorkerSpec(
+        component="pay",
+        redis_url=settings.redis_url,
+        lanes=dict(LANES),
+        tasks=[payment_tasks.capture_payment, payment_tasks.void_payment, refund_tasks.submit_refund],
+        sweeps=[*payment_tasks.sweeps(), *refund_tasks.sweeps()],
+        cron=[
+            # §9.3: the expiry sweeper runs at least once a minute.
+            Cron("expire-payments", payment_tasks.expire_job, every=timedelta(minutes=1)),
+            Cron("idempotency-keys", settle_idempotency_keys, every=timedelta(minutes=5)),
+            Cron("next-url-tokens", payment_tasks.purge_next_url_tokens, every=timedelta(hours=1)),
+        ],
+        on_startup=startup,
+        on_shutdown=shutdown,
+    )
