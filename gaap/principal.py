@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeGuard
 
 from fastapi import Depends, Request
 
-from gaap.errors import Forbidden, Unauthorized
+from gaap.errors import Unauthorized
 from gaap.jws import CompactJws, MalformedToken, encode_header, sign_hs256
 from gaap.settings import DEV_PRINCIPAL_KEYS, derive_audience_key, parse_keyring
 
@@ -161,17 +161,3 @@ async def _require_service_principal(principal: Annotated[Principal, Depends(_re
 AnyPrincipal = Annotated[Principal, Depends(_require_principal)]
 #: A caller the gateway authenticated with an API key (or the gateway itself, for internal APIs).
 ServicePrincipal = Annotated[Principal, Depends(_require_service_principal)]
-
-
-#: The scope of the gateway's own calls to a service's internal API (tenant pushes), never given to an API key.
-INTERNAL_SCOPE = "gaap:internal"
-
-
-async def _require_gateway(principal: ServicePrincipal) -> Principal:
-    if INTERNAL_SCOPE not in principal.scopes:
-        raise Forbidden("Only the gateway may call the internal API", code="NotInternal")
-    return principal
-
-
-#: The gateway itself, calling a service's `/internal/*` API (which the gateway never routes publicly).
-GatewayCaller = Annotated[Principal, Depends(_require_gateway)]

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
+from gaap.internal import INTERNAL_SCOPE
 from gaap.jobs import claim, retry_at, transition
-from gaap.principal import INTERNAL_SCOPE, Principal, PrincipalSigner
+from gaap.principal import Principal, PrincipalSigner
 from gateway.settings import GatewaySettings
 from gateway.sync.documents import DOCUMENTS
 from gateway.sync.models import DELIVERED, PENDING, REJECTED, SUPERSEDED, TenantPush
