@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Re-install when the pins or the package definition change.
-PY_STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+PY_STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml sdk/pyproject.toml | sha1sum | cut -c1-12)
 ASSETS_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package.json frontend/package-lock.json | sha1sum | cut -c1-12)
 ARGS ?=
 PYTEST_ARGS ?=
@@ -16,9 +16,9 @@ PYTEST_ARGS ?=
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(PY_STAMP): constraints.txt pyproject.toml
+$(PY_STAMP): constraints.txt pyproject.toml sdk/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./sdk
 	@rm -f $(VENV)/.installed-* && touch $@
 
 $(ASSETS_STAMP): frontend/package.json frontend/package-lock.json
@@ -53,6 +53,7 @@ lint: bootstrap ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy gaap gateway services
+	cd sdk && ../$(BIN)/mypy --strict gaap_client
 
 format: bootstrap ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format .

@@ -1,0 +1,31 @@
+"""Checked by `mypy --strict` in test_typing.py, never run: what a departmental developer's editor sees."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any
+
+from gaap_client import AsyncNotifyClient, AsyncPayClient, NotifyClient, PayClient, Platform
+from gaap_client.types import Notification, Payment, SentEmail
+
+
+def sync_usage(notify: NotifyClient, pay: PayClient, platform: Platform) -> None:
+    sent: SentEmail = notify.send_email("a@example.gov.uk", "template-id", personalisation={"name": "Ada"})
+    listing: Iterator[Notification] = notify.notifications(status="delivered")
+    payment: Payment = pay.create_payment(100, "REF", "Description", "https://example.gov.uk/done")
+    nothing: None = pay.cancel_payment(payment["payment_id"])
+    subject: str = sent["content"]["subject"]
+    assert platform.notify.get_notification(sent["id"])["status"]
+    wrong: int = notify.send_sms("07700900123", "template-id")  # type: ignore[assignment]
+    del listing, nothing, subject, wrong
+
+
+async def async_usage(notify: AsyncNotifyClient, pay: AsyncPayClient) -> None:
+    pending: Coroutine[Any, Any, SentEmail] = notify.send_email("a@example.gov.uk", "template-id")
+    sent = await pending
+    listing: AsyncIterator[Payment] = pay.payments(reference="REF")
+    async for payment in listing:
+        amount: int = payment["amount"]
+        del amount
+    not_awaited: SentEmail = notify.send_email("a@example.gov.uk", "id")  # type: ignore[assignment]
+    del sent, not_awaited
