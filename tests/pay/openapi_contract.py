@@ -28,7 +28,7 @@ import httpx
 from jsonschema import Draft202012Validator
 
 #: The copy of `alphagov/pay-publicapi:openapi/publicapi_spec.json` beside the repository (pay spec §1).
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "govuk-pay-publicapi-openapi.json"
+REFERENCE = Path(__file__).resolve().parents[2] / "services" / "pay" / "reference" / "govuk-pay-publicapi-openapi.json"
 FALLBACK = {"200": "CreatePaymentResult", "202": "Refund"}
 NULLABLE_MEMBERS = ("CardDetails", "CardDetailsFromResponse")
 
