@@ -14,16 +14,29 @@ sink-specific code and its retry ends as "already delivered" rather than on a fa
 it. The Message-ID index is rebuilt from the Maildir at start, so de-duplication survives a restart; a
 message without a Message-ID is always stored.
 
-Fault injection, two ways (both counted as `temporary_failures` / `permanent_failures` in the stats):
-- recipients: a local part `smtp-fail-temporary` (any domain, `+tag` allowed) is refused at RCPT with
-  `451 4.2.0`, `smtp-fail-permanent` with `550 5.1.1`; other recipients of the transaction are accepted.
+Fault injection, by recipient (so concurrent tests do not disturb each other; `+tag` allowed, any domain) or for
+every message. Refusals are counted as `temporary_failures` / `permanent_failures` in the stats:
+- a local part `smtp-fail-temporary` is refused at RCPT with `451 4.2.0`, `smtp-fail-permanent` with `550 5.1.1`
+  (other recipients of the transaction are accepted); `smtp-fail-temporary-N` is refused the first N times that
+  exact address is tried, then accepted ("fail twice, then recover").
+- `smtp-slow`: the message is stored, then the DATA reply waits `slow_reply_seconds`, like a relay that accepted
+  a message but whose answer never reached the sender in time; the sender's retry is then a duplicate.
 - the file `gaap-sink-fault.json` in the Maildir (`set_sink_fault`, from any process), read at every DATA:
   mode `temporary` answers `451 4.3.0`, `permanent` answers `554 5.3.0` (nothing stored), `slow` waits
   `delay_seconds` before storing and answering, to trip a sender's timeout. `remaining` limits the fault
   to that many transactions, after which the file is removed ("fail once, then recover").
 
-Run: `python -m gaap.embedded.smtp_sink --host 127.0.0.1 --port 1025 --maildir var/mail` until SIGTERM or
-SIGINT, or in-process with `SmtpSink(maildir).start()` / `.stop()`.
+Receipts. Given a `receipt_url` (notify's `/notifications/email/<provider>`, through the gateway), the sink plays
+the provider's receipt service: `receipt_delay_seconds` after it accepts a message it POSTs
+`{"message_id", "status", "recipient", "timestamp"}` with HTTP Basic credentials, retrying refusals and connection
+errors with backoff (honouring `Retry-After`). A duplicate gets the receipt its first copy got, as a relay that
+delivered the copy would send. The status is `delivered`, except for the recipients `receipt-permanent-bounce`
+(`permanent-bounce`) and `receipt-transient-bounce` (`transient-bounce`); `receipt-drop` never gets one. Counted as
+`receipts_sent`, `receipt_failures` and `receipts_dropped`.
+
+Run: `python -m gaap.embedded.smtp_sink --host 127.0.0.1 --port 1025 --maildir var/mail [--receipt-url URL]` until
+SIGTERM or SIGINT (receipt credentials `user:password` from `SMTP_SINK_RECEIPT_AUTH`), or in-process with
+`SmtpSink(maildir, receipts=...).start()` / `.stop()`.
 """
 
 from __future__ import annotations
@@ -34,16 +47,19 @@ import contextlib
 import json
 import mailbox
 import os
+import re
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -65,7 +81,13 @@ log = structlog.get_logger("gaap.embedded.smtp_sink")
 DUPLICATE_REPLY_PREFIX = "250 2.0.0 Duplicate Message-ID"
 TEMPORARY_FAIL_LOCAL_PART = "smtp-fail-temporary"
 PERMANENT_FAIL_LOCAL_PART = "smtp-fail-permanent"
+SLOW_LOCAL_PART = "smtp-slow"
+RECEIPT_DROP_LOCAL_PART = "receipt-drop"
+#: Recipients whose receipt reports a bounce; every other accepted message is `delivered`.
+RECEIPT_OUTCOMES = {"receipt-permanent-bounce": "permanent-bounce", "receipt-transient-bounce": "transient-bounce"}
+RECEIPT_AUTH_ENV = "SMTP_SINK_RECEIPT_AUTH"
 FAULT_MODES = ("ok", "temporary", "permanent", "slow")
+_FAIL_N_TIMES = re.compile(rf"{TEMPORARY_FAIL_LOCAL_PART}-(\d+)")
 #: How many recent duplicate Message-IDs the stats file keeps, for debugging a test that saw one.
 _RECENT_DUPLICATES = 20
 
@@ -109,6 +131,98 @@ def _local_part(address: str) -> str:
     return address.strip("<>").rpartition("@")[0].split("+", 1)[0].lower()
 
 
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """Where and how the sink reports what became of the messages it accepted."""
+
+    url: str
+    username: str
+    password: str
+    delay_seconds: float = 0.5
+    #: With the default backoff (doubling from 0.25 s, at most 30 s apart) about three minutes of retries: enough
+    #: for a receipt that overtook the worker, a restart of notify, or the gateway's rate limit to pass.
+    attempts: int = 12
+    retry_seconds: float = 0.25
+
+    @classmethod
+    def from_env(cls, url: str, delay_seconds: float) -> ReceiptSettings:
+        user, sep, password = os.environ.get(RECEIPT_AUTH_ENV, "").partition(":")
+        if not sep:
+            raise SystemExit(f"{RECEIPT_AUTH_ENV} must hold the receipt credentials as user:password")
+        return cls(url=url, username=user, password=password, delay_seconds=delay_seconds)
+
+
+def receipt_status(recipient: str) -> str | None:
+    """The outcome the sink reports for a recipient; None when it reports nothing."""
+    local = _local_part(recipient)
+    if local == RECEIPT_DROP_LOCAL_PART:
+        return None
+    return RECEIPT_OUTCOMES.get(local, "delivered")
+
+
+class ReceiptPoster:
+    """Posts receipts in background tasks on the sink's event loop; `aclose` cancels what is still waiting."""
+
+    def __init__(self, settings: ReceiptSettings, count: Callable[[str], None]) -> None:
+        self.settings = settings
+        self._count = count
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def schedule(self, message_id: str, recipient: str) -> None:
+        status = receipt_status(recipient)
+        if status is None:
+            self._count("receipts_dropped")
+            return
+        task = asyncio.get_running_loop().create_task(self._post(message_id, recipient, status))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _post(self, message_id: str, recipient: str, status: str) -> None:
+        settings = self.settings
+        await asyncio.sleep(settings.delay_seconds)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=5.0, auth=(settings.username, settings.password))
+        body = {"message_id": f"<{message_id}>", "status": status, "recipient": recipient}
+        answer: int | None = None
+        retry_after: str | None = None
+        for attempt in range(settings.attempts):
+            if attempt:
+                await asyncio.sleep(_retry_delay(settings.retry_seconds * 2 ** (attempt - 1), answer, retry_after))
+            retry_after = None
+            try:
+                response = await self._client.post(
+                    settings.url, json={**body, "timestamp": datetime.now(UTC).isoformat()}
+                )
+            except httpx.HTTPError as exc:
+                answer = None
+                log.info("smtp_sink.receipt_unreachable", message_id=message_id, error=repr(exc))
+                continue
+            answer, retry_after = response.status_code, response.headers.get("retry-after")
+            if response.is_success:
+                self._count("receipts_sent")
+                log.info("smtp_sink.receipt_sent", message_id=message_id, status=status)
+                return
+        self._count("receipt_failures")
+        log.warning("smtp_sink.receipt_failed", message_id=message_id, status_code=answer)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _retry_delay(backoff: float, status: int | None, retry_after: str | None) -> float:
+    """The backoff (at most 30 s), or a 429's `Retry-After` seconds (at most a minute) when it asks for longer."""
+    backoff = min(backoff, 30.0)
+    if status == 429 and retry_after and retry_after.isdigit():
+        return max(backoff, min(float(retry_after), 60.0))
+    return backoff
+
+
 class MaildirHandler:
     """aiosmtpd handler: fault injection at RCPT and DATA, Message-ID de-duplication, Maildir storage.
 
@@ -116,7 +230,9 @@ class MaildirHandler:
     so two concurrent copies of one message cannot both be stored.
     """
 
-    def __init__(self, maildir: Path | str) -> None:
+    def __init__(
+        self, maildir: Path | str, *, receipts: ReceiptSettings | None = None, slow_reply_seconds: float = 35.0
+    ) -> None:
         self.path = Path(maildir)
         for sub in ("tmp", "new", "cur"):  # Maildir(create=True) skips these when the directory exists
             (self.path / sub).mkdir(parents=True, exist_ok=True)
@@ -125,6 +241,10 @@ class MaildirHandler:
         self.fault_path = self.path / SINK_FAULT_FILE
         self.stats: dict[str, Any] = sink_stats(self.path)
         self.seen: set[str] = set(self._stored_message_ids())
+        self.slow_reply_seconds = slow_reply_seconds
+        self.receipts = ReceiptPoster(receipts, self._count) if receipts is not None else None
+        #: `smtp-fail-temporary-N` addresses: how many more times each is refused.
+        self._failures_left: dict[str, int] = {}
 
     def _stored_message_ids(self) -> Iterator[str]:
         parser = BytesHeaderParser(policy=compat32)
@@ -162,7 +282,7 @@ class MaildirHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         local = _local_part(address)
-        if local == TEMPORARY_FAIL_LOCAL_PART:
+        if local == TEMPORARY_FAIL_LOCAL_PART or self._fails_again(address, local):
             self._count("temporary_failures")
             return "451 4.2.0 Injected temporary failure for this recipient"
         if local == PERMANENT_FAIL_LOCAL_PART:
@@ -170,6 +290,18 @@ class MaildirHandler:
             return "550 5.1.1 Injected permanent failure: no such recipient"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    def _fails_again(self, address: str, local: str) -> bool:
+        """Whether an `smtp-fail-temporary-N` address still has refusals left (counting this one)."""
+        match = _FAIL_N_TIMES.fullmatch(local)
+        if match is None:
+            return False
+        key = address.strip("<>").lower()
+        left = self._failures_left.setdefault(key, int(match.group(1)))
+        if left <= 0:
+            return False
+        self._failures_left[key] = left - 1
+        return True
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         fault = self._take_fault()
@@ -188,6 +320,7 @@ class MaildirHandler:
         if message_id and message_id in self.seen:
             self._count("duplicates", message_id)
             log.info("smtp_sink.duplicate", message_id=message_id)
+            self._receipt(message_id, envelope)
             return f"{DUPLICATE_REPLY_PREFIX} <{message_id}>: already delivered, dropped"
         envelope_headers = (
             f"{ENVELOPE_FROM_HEADER}: {envelope.mail_from or ''}\r\n"
@@ -199,7 +332,19 @@ class MaildirHandler:
             self.seen.add(message_id)
         self._count("accepted")
         log.info("smtp_sink.stored", key=key, message_id=message_id, recipients=len(envelope.rcpt_tos))
+        self._receipt(message_id, envelope)
+        if any(_local_part(address) == SLOW_LOCAL_PART for address in envelope.rcpt_tos):
+            await asyncio.sleep(self.slow_reply_seconds)  # stored already: the answer is what arrives late
         return "250 2.0.0 OK: queued as " + key
+
+    def _receipt(self, message_id: str | None, envelope: Envelope) -> None:
+        if self.receipts is not None and message_id and envelope.rcpt_tos:
+            self.receipts.schedule(message_id, envelope.rcpt_tos[0])
+
+    async def aclose(self) -> None:
+        """Cancel receipts still waiting (the sink is stopping)."""
+        if self.receipts is not None:
+            await self.receipts.aclose()
 
 
 class _SinkController(Controller):
@@ -214,10 +359,20 @@ class _SinkController(Controller):
 class SmtpSink:
     """The sink in a background thread, for tests: `with SmtpSink(tmp_path) as sink: ... sink.port ...`."""
 
-    def __init__(self, maildir: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        maildir: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        receipts: ReceiptSettings | None = None,
+        slow_reply_seconds: float = 35.0,
+    ) -> None:
         self.maildir = Path(maildir)
         self.host = host
         self._requested_port = port
+        self.receipts = receipts
+        self.slow_reply_seconds = slow_reply_seconds
         self._controller: _SinkController | None = None
         self.handler: MaildirHandler | None = None
 
@@ -230,13 +385,15 @@ class SmtpSink:
     def start(self) -> SmtpSink:
         if self._controller is not None:
             raise RuntimeError("the sink is already running")
-        self.handler = MaildirHandler(self.maildir)
+        self.handler = MaildirHandler(self.maildir, receipts=self.receipts, slow_reply_seconds=self.slow_reply_seconds)
         self._controller = _SinkController(self.handler, hostname=self.host, port=self._requested_port)
         self._controller.start()
         return self
 
     def stop(self) -> None:
         if self._controller is not None:
+            if self.handler is not None:  # receipts still waiting run on the server's loop: cancel them there
+                asyncio.run_coroutine_threadsafe(self.handler.aclose(), self._controller.loop).result(timeout=10)
             self._controller.stop()
             self._controller = None
 
@@ -250,9 +407,9 @@ class SmtpSink:
         self.stop()
 
 
-async def serve(host: str, port: int, maildir: Path) -> None:
+async def serve(host: str, port: int, maildir: Path, receipts: ReceiptSettings | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then stop accepting and close the listener."""
-    handler = MaildirHandler(maildir)
+    handler = MaildirHandler(maildir, receipts=receipts)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, enable_SMTPUTF8=True), host=host, port=port)
     stopping = asyncio.Event()
@@ -263,6 +420,7 @@ async def serve(host: str, port: int, maildir: Path) -> None:
     started = time.monotonic()
     await stopping.wait()
     server.close()
+    await handler.aclose()
     await server.wait_closed()
     log.info("smtp_sink.stopped", uptime_seconds=round(time.monotonic() - started, 3))
 
@@ -272,10 +430,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--maildir", type=Path, required=True, help="Maildir to store messages in (created)")
+    parser.add_argument("--receipt-url", help=f"post delivery receipts here (credentials from {RECEIPT_AUTH_ENV})")
+    parser.add_argument("--receipt-delay", type=float, default=0.5, help="seconds before a receipt is posted")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     gaap_logging.configure("smtp-sink", level=args.log_level)
-    asyncio.run(serve(args.host, args.port, args.maildir))
+    receipts = ReceiptSettings.from_env(args.receipt_url, args.receipt_delay) if args.receipt_url else None
+    asyncio.run(serve(args.host, args.port, args.maildir, receipts))
 
 
 if __name__ == "__main__":

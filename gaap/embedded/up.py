@@ -29,6 +29,9 @@ from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 
 SERVICES = ("notify", "pay", "identity")
 CONSOLE_EMAIL = "admin@demo.gaap.test"
+#: The SMTP sink plays notify's email provider: its name in `sent_by` and in the receipt path.
+EMAIL_PROVIDER = "smtp"
+SINK_RECEIPT_USER = "smtp-sink"
 
 
 def _key(nbytes: int = 32) -> str:
@@ -48,6 +51,7 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         "pay_key_checksum_secret": _key,
         "csrf_secret": _key,
         "console_password": lambda: secrets.token_urlsafe(12),
+        "email_receipt_password": _key,
     }
     values = {name: existing.get(name) or make() for name, make in wanted.items()}
     if values != existing:
@@ -68,6 +72,7 @@ def child_environment(
 ) -> dict[str, str]:
     public = f"http://127.0.0.1:{port}"
     master = parse_keyring(values["principal_keys"])
+    receipt_credentials = f"{SINK_RECEIPT_USER}:{values['email_receipt_password']}"
     env = {
         "GAAP_ENV": "development",
         "GAAP_DATA_DIR": str(data_dir),
@@ -79,8 +84,11 @@ def child_environment(
         "GATEWAY_PAY_KEY_CHECKSUM_SECRET": values["pay_key_checksum_secret"],
         "GATEWAY_CSRF_SECRET": values["csrf_secret"],
         "NOTIFY_ENCRYPTION_KEYS": values["notify_encryption_keys"],
-        "NOTIFY_SMTP_HOST": "127.0.0.1",
-        "NOTIFY_SMTP_PORT": str(smtp_port),
+        # Email goes to the SMTP sink, which posts its receipts back through the gateway like a provider would.
+        "NOTIFY_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "NOTIFY_EMAIL_PROVIDER": EMAIL_PROVIDER,
+        "NOTIFY_EMAIL_RECEIPT_CREDENTIALS": receipt_credentials,
+        "SMTP_SINK_RECEIPT_AUTH": receipt_credentials,
         "NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{sms_port}",
         "NOTIFY_DEV_MAILDIR": str(data_dir / "mail"),
         "NOTIFY_DEV_SMS_STORE": str(data_dir / "sms"),
@@ -177,6 +185,7 @@ def _children(
     gaap = [python, "-m", "gaap.cli.main"]
     local = "127.0.0.1"
     smtp = [python, "-m", "gaap.embedded.smtp_sink", "--host", local, "--port", str(smtp_port)]
+    smtp += ["--receipt-url", f"http://{local}:{port}/notifications/email/{EMAIL_PROVIDER}"]
     sms = [python, "-m", "gaap.embedded.fake_sms", "--host", local, "--port", str(sms_port)]
     specs = [
         ChildSpec("smtp-sink", [*smtp, "--maildir", str(data_dir / "mail")], env=env),

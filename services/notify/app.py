@@ -18,6 +18,7 @@ from services.notify.limits.endpoints import router as limits_router
 from services.notify.notifications.endpoints import router as notifications_router
 from services.notify.notifications.service import SendContext
 from services.notify.notifications.writer import NotificationWriter
+from services.notify.receipts.endpoints import router as receipts_router
 from services.notify.records import Records
 from services.notify.settings import NotifySettings
 from services.notify.templates.endpoints import manage as manage_templates_router
@@ -60,6 +61,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 letters_router,
                 inbound_router,
                 inbox_router,
+                receipts_router,
                 templates_router,
                 manage_templates_router,
                 internal_router,

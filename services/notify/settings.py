@@ -33,6 +33,18 @@ class NotifySettings(ComponentSettings):
     #: inbox (the endpoints answer 404), and outside development mode the inbox stays off even when these are set.
     dev_maildir: str = ""
     dev_sms_store: str = ""
+    #: The email relay the worker delivers through (notify spec §16): `smtp://[user:password@]host[:port]` (no TLS;
+    #: for a relay on the same host or the development sink), `smtp+starttls://...` (STARTTLS required, port 587 by
+    #: default) or `smtps://...` (TLS from the first byte, port 465). A secret, since it may carry a password.
+    smtp_url: SecretStr = SecretStr("smtp://127.0.0.1:1025")
+    #: How long one hand-over to the relay may take, connection included, before it counts as a provider exception
+    #: and is retried (§16.3). Shorter than the delivery lease, which the worker checks at start-up.
+    smtp_timeout_seconds: float = 30.0
+    #: The email provider's name: the `sent_by` of the rows it accepts and the `<provider>` of its receipt webhook,
+    #: `/notifications/email/<provider>` (§16.5).
+    email_provider: str = "smtp"
+    #: `user:password` the email provider sends with its receipts (HTTP Basic). Empty: every receipt is refused.
+    email_receipt_credentials: SecretStr = SecretStr("")
 
     @property
     def public_root(self) -> str:

@@ -1,5 +1,5 @@
-"""Notify's worker role (`gaap worker notify`): delivery lanes, the sweeps that make the queue lossless, and the
-nightly retention purge (notify spec §16)."""
+"""Notify's worker role (`gaap worker notify`): delivery lanes, the sweeps that make the queue lossless, the hourly
+72-hour timeout and the nightly retention purge (notify spec §16)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaap.db.engine import Database
 from gaap.jobs import Cron, WorkerSpec
+from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
 from services.notify.delivery import tasks
+from services.notify.delivery.email import EMAIL, EmailProvider
 from services.notify.delivery.history import purge_job
+from services.notify.delivery.smtp import SmtpRelay, SmtpTarget
+from services.notify.delivery.timeouts import timeout_job
 from services.notify.letters import service as letters
 from services.notify.letters.scanning import ScannerSettings, build_scanner
+from services.notify.records import Records
 from services.notify.settings import NotifySettings
 
-#: Concurrency per lane (`lane_for` picks the lane). They share the process, not a budget: a full bulk lane
-#: never holds up the priority lane.
-LANES = {"priority": 20, "normal": 50, "bulk": 10, tasks.TEST_LANE: 10, letters.LANE: 2}
+#: Concurrency per lane (`lane_for` picks the lane; failed hand-overs come back on the retry lane). They share the
+#: process, not a budget: a full bulk lane never holds up the priority lane.
+LANES = {
+    "priority": 20,
+    "normal": 50,
+    "bulk": 10,
+    tasks.RETRY_LANE: 10,
+    tasks.TEST_LANE: 10,
+    letters.LANE: 2,
+}
 
 
 class DeliverySettings(BaseSettings):
@@ -31,17 +43,41 @@ class DeliverySettings(BaseSettings):
     test_receipt_delay_seconds: float = 1.0
 
 
+def smtp_target(settings: NotifySettings) -> SmtpTarget:
+    """The relay to deliver email through, refusing a configuration that would leak a password or break the lease."""
+    try:
+        target = SmtpTarget.parse(settings.smtp_url.get_secret_value())
+    except ValueError as exc:
+        raise ConfigurationError(f"NOTIFY_SMTP_URL: {exc}") from None
+    if target.username and not target.encrypted and not target.loopback and not settings.platform.is_development:
+        raise ConfigurationError(
+            "NOTIFY_SMTP_URL: a password may only cross the network encrypted (smtps:// or smtp+starttls://)"
+        )
+    if not 0 < settings.smtp_timeout_seconds < tasks.LEASE.total_seconds():
+        raise ConfigurationError(
+            f"NOTIFY_SMTP_TIMEOUT_SECONDS must be above 0 and below the {tasks.LEASE.total_seconds():g} s lease"
+        )
+    return target
+
+
 def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettings | None = None) -> WorkerSpec:
     settings = settings or NotifySettings()
     delivery = delivery or DeliverySettings()
+    target = smtp_target(settings)  # checked now, so a bad configuration stops the process before it serves
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx[letters.SCANNER] = build_scanner(ScannerSettings(), settings.platform)  # `none` refused outside dev
         register_keyring(settings)  # claims return whole rows, whose content is encrypted
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
         ctx[tasks.TEST_RECEIPT_DELAY] = timedelta(seconds=delivery.test_receipt_delay_seconds)
+        # The service records are cached for a few seconds, like the API's; the worker follows no announcements.
+        records = Records(ctx["db"], None)
+        relay = SmtpRelay(target, timeout=settings.smtp_timeout_seconds, local_hostname=settings.email_domain)
+        ctx[EMAIL] = EmailProvider(relay, records, domain=settings.email_domain, name=settings.email_provider)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if EMAIL in ctx:
+            await ctx[EMAIL].close()
         await ctx["db"].dispose()
 
     return WorkerSpec(
@@ -50,8 +86,12 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         lanes=dict(LANES),
         tasks=[tasks.deliver, tasks.simulate_receipt, letters.check_precompiled],
         sweeps=[*tasks.sweeps(), letters.sweep()],
-        # notify spec §16.6: nightly at 03:00 UTC; a big backlog of batches may take a while.
-        cron=[Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2))],
+        cron=[
+            # notify spec §16.6: nightly at 03:00 UTC; a big backlog of batches may take a while.
+            Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2)),
+            # notify spec §16.5: hourly (GOV.UK: nightly).
+            Cron("timeout-sending", timeout_job, every=timedelta(hours=1), timeout=timedelta(minutes=30)),
+        ],
         on_startup=startup,
         on_shutdown=shutdown,
     )

@@ -28,6 +28,8 @@ from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F40
 from tests.support import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
+#: What the email provider (the SMTP sink in the delivery tests) sends with its receipts.
+EMAIL_RECEIPT_USER, EMAIL_RECEIPT_PASSWORD = "smtp-sink", "receipt-test-password"
 
 
 @dataclass
@@ -49,6 +51,7 @@ def notify_settings(db_url: str, redis_url: str, public: str) -> NotifySettings:
         redis_url=redis_url,
         principal_keys=SecretStr(format_keyring([(kid, derive_audience_key(master, "notify"))])),
         public_base_url=public,
+        email_receipt_credentials=SecretStr(f"{EMAIL_RECEIPT_USER}:{EMAIL_RECEIPT_PASSWORD}"),
     )
 
 

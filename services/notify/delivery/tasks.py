@@ -9,14 +9,19 @@ the row once (ARCHITECTURE rule 3).
 Test keys never reach a provider (§3.3, §16.5): the simulator accepts every message at once, and a deferred
 `simulate_receipt` job sets the outcome §3.5 gives the recipient a moment later, like a provider's receipt.
 
-Real providers plug in per channel through `PROVIDERS`. Until a channel has one, `deliver` leaves its live and
-team rows exactly as they are (`created`, unclaimed, due): nothing has been tried, so nothing has failed.
+Real providers plug in per channel through `PROVIDERS` (email today: `email`, over SMTP). Until a channel has one,
+`deliver` leaves its live and team rows exactly as they are (`created`, unclaimed, due): nothing has been tried, so
+nothing has failed, and the sweeps leave them alone too.
+
+A sender that fails (§16.3) puts the row back to `created`, due again at once after the first failure and 300 s
+later after each further one, with a `deliver` job on the `retry` lane; after 48 retries, or at once when the
+provider refused the message for good, the row becomes `technical-failure`. The policy reads the row's own
+`attempt` (one per claim), so it survives restarts, and every write is fenced by that attempt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any, cast
@@ -26,16 +31,29 @@ from sqlalchemy.orm import aliased
 
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
-from gaap.jobs import Sweep, claim, transition
+from gaap.jobs import Sweep, claim, retry_at, transition
 from gaap.logging import get_logger
+from services.notify.delivery.email import deliver_email
+from services.notify.delivery.providers import CLOCK, Ctx, HandedOver, ProviderError, Sender, clock
 from services.notify.notifications.models import Notification
 from services.notify.notifications.service import lane_for
 from services.notify.recipients import simulated_email_status, simulated_sms_status
 from services.notify.templates.models import PROCESS_TYPES
+from services.notify.tenancy.models import NotifyService
+
+__all__ = [
+    "CLOCK",
+    "PROVIDERS",
+    "Ctx",
+    "HandedOver",
+    "ProviderError",
+    "Sender",
+    "deliver",
+    "simulate_receipt",
+    "sweeps",
+]
 
 log = get_logger("notify.delivery")
-
-Ctx = dict[str, Any]
 
 #: How long a claim holds a row. Longer than any sender's own timeout, so a slow hand-over is never joined by a
 #: second worker; a crashed worker's row is swept once this and `OVERDUE_GRACE` have passed.
@@ -48,37 +66,32 @@ RECEIPT_GRACE = timedelta(minutes=1)
 TEST_RECEIPT_DELAY = "test_receipt_delay"
 SIMULATOR = "simulator"
 TEST_LANE = "test"
+#: The lanes of live and team keys' notifications (`lane_for`).
+LIVE_LANES = ("priority", "normal", "bulk")
+#: Where a failed hand-over's next attempt is queued (§16.2), so retries never hold up first attempts.
+RETRY_LANE = "retry"
+#: notify spec §16.3: retried at once, then every 300 s, up to 48 retries; then `technical-failure`.
+RETRY_INTERVAL = timedelta(seconds=300)
+MAX_RETRIES = 48
 #: notify spec §3.3, the key types a notification row can carry.
 KEY_TYPES = ("normal", "team", "test")
 
 
-@dataclass(frozen=True)
-class HandedOver:
-    """What a sender reports once its channel has accepted the message; `deliver` records it on the row.
-
-    `status` is `sending`, or `sent` where no receipt will follow (international SMS). `receipt_due` is set by
-    the simulator only: real providers send their receipts to notify's webhook routes instead.
-    """
-
-    sent_by: str
-    status: str = "sending"
-    reference: str | None = None
-    receipt_due: datetime | None = None
-
-
-#: Hands one claimed notification to its channel. It runs with no transaction open and must carry the
-#: notification's id as its reference, so a provider can drop the copy a lease expiry might cause.
-Sender = Callable[[Ctx, Notification], Awaitable[HandedOver]]
-
-
 async def simulate(ctx: Ctx, notification: Notification) -> HandedOver:
     """The test keys' provider: accepts at once and promises a receipt after the configured delay."""
-    return HandedOver(sent_by=SIMULATOR, receipt_due=utcnow() + ctx[TEST_RECEIPT_DELAY])
+    return HandedOver(sent_by=SIMULATOR, receipt_due=clock(ctx) + ctx[TEST_RECEIPT_DELAY])
 
 
 #: Real delivery, by notification type ("sms", "email", "letter"). A channel missing here is not delivered
 #: yet, and its live and team rows wait in `created`.
-PROVIDERS: dict[str, Sender] = {}
+PROVIDERS: dict[str, Sender] = {"email": deliver_email}
+
+
+def retry_due(attempt: int, now: datetime) -> datetime | None:
+    """§16.3: when a row whose `attempt`-th hand-over failed is tried again; None once its 48 retries are spent."""
+    if attempt > MAX_RETRIES:
+        return None
+    return now if attempt == 1 else now + RETRY_INTERVAL
 
 
 def sender_for(key_type: str, notification_type: str) -> Sender | None:
@@ -92,9 +105,9 @@ async def deliver(ctx: Ctx, ident: str) -> None:
     db: Database = ctx["db"]
     async with db.read_session() as session:
         found = await session.execute(
-            select(Notification.key_type, Notification.notification_type, Notification.status).where(
-                Notification.id == ident
-            )
+            select(Notification.key_type, Notification.notification_type, Notification.status, NotifyService.active)
+            .join(NotifyService, NotifyService.id == Notification.service_id)
+            .where(Notification.id == ident)
         )
         head = found.first()
     if head is None or head.status != "created":
@@ -104,11 +117,17 @@ async def deliver(ctx: Ctx, ident: str) -> None:
         log.debug("notify.delivery.no_provider", id=ident, notification_type=head.notification_type)
         return
     async with db.write_session() as session:
-        notification = await claim(session, Notification, ident, expected_status="created", lease=LEASE)
+        notification = await claim(session, Notification, ident, expected_status="created", lease=LEASE, now=clock(ctx))
     if notification is None:
         return  # another worker holds the lease, or the row moved on since we looked
-    handed = await sender(ctx, notification)
-    now = utcnow()
+    try:
+        if not head.active:
+            raise ProviderError("the service is inactive", retryable=False)  # §16.2
+        handed = await sender(ctx, notification)
+    except Exception as exc:  # a bug in an adapter is retried like a provider exception, not lost in `created`
+        await not_handed_over(ctx, notification, exc)
+        return
+    now = clock(ctx)
     values: dict[str, Any] = {"sent_at": now, "sent_by": handed.sent_by, "updated_at": now}
     if handed.reference is not None:
         values["reference"] = handed.reference
@@ -129,6 +148,44 @@ async def deliver(ctx: Ctx, ident: str) -> None:
     log.info("notify.delivery.handed_over", id=ident, status=handed.status, sent_by=handed.sent_by)
     if handed.receipt_due is not None:
         await ctx["jobs"].enqueue("simulate_receipt", ident, lane=TEST_LANE, defer_until=handed.receipt_due)
+
+
+async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception) -> None:
+    """§16.3: schedule the next attempt, or give up with `technical-failure` (each fenced by our claim's attempt)."""
+    db: Database = ctx["db"]
+    ident, attempt, now = notification.id, notification.attempt, clock(ctx)
+    if not isinstance(error, ProviderError):
+        log.error("notify.delivery.sender_failed", id=str(ident), attempt=attempt, exc_info=error)
+    retryable = error.retryable if isinstance(error, ProviderError) else True
+    due = retry_due(attempt, now) if retryable else None
+    async with db.write_session() as session:
+        if due is not None:
+            changed = await retry_at(
+                session,
+                Notification,
+                ident,
+                status="created",
+                when=due,
+                error=str(error),
+                expected_attempt=attempt,
+                updated_at=now,
+            )
+        else:
+            changed = await transition(
+                session,
+                Notification,
+                ident,
+                from_status="created",
+                to_status="technical-failure",
+                expected_attempt=attempt,
+                updated_at=now,
+            )
+    if not changed:
+        return  # a later claim has taken the row over
+    if due is not None:
+        await ctx["jobs"].enqueue("deliver", ident, lane=RETRY_LANE, defer_until=due)
+    else:
+        log.warning("notify.delivery.technical_failure", id=str(ident), attempt=attempt, error=str(error)[:500])
 
 
 def simulated_outcome(notification_type: str, recipient: str) -> str:
@@ -165,8 +222,9 @@ async def simulate_receipt(ctx: Ctx, ident: str) -> None:
         log.info("notify.delivery.receipt", id=ident, status=outcome, sent_by=SIMULATOR)
 
 
-def rows_on_lane(lane: str) -> type[Notification]:
-    """`notifications` narrowed to the rows `lane_for` sends to `lane`, shaped like the model for a kernel `Sweep`.
+def rows_on_lane(lane: str, notification_types: Collection[str] | None = None) -> type[Notification]:
+    """`notifications` narrowed to the rows `lane_for` sends to `lane` (and, if given, of `notification_types`),
+    shaped like the model for a kernel `Sweep`.
 
     A sweep re-queues rows on one lane, so it must see only that lane's rows; the kernel's `Sweep` reads just
     `id`, `status` and `next_attempt_at` from whatever it is given. The (key type, process type) pairs come from
@@ -184,20 +242,32 @@ def rows_on_lane(lane: str) -> type[Notification]:
             if len(process_types) == len(PROCESS_TYPES)
             else and_(on_key, Notification.process_type.in_(process_types))
         )
-    view = select(Notification).where(or_(*criteria)).subquery(f"notifications_{lane}")
+    rows = select(Notification).where(or_(*criteria))
+    if notification_types is not None:
+        rows = rows.where(Notification.notification_type.in_(list(notification_types)))
+    view = rows.subquery(f"notifications_{lane}")
     return cast(type[Notification], aliased(Notification, view))
 
 
-#: Lanes whose `created` rows the sweeper re-queues. Live and team lanes join (`"priority", "normal", "bulk"`)
-#: with their providers: until then their rows are left alone, and sweeping them would only re-queue no-ops.
-SWEPT_LANES: tuple[str, ...] = (TEST_LANE,)
+#: Lanes whose `created` rows the sweeper re-queues: every test key's row, and on the live and team lanes the
+#: rows of channels with a provider (`PROVIDERS`); the others are left alone, since re-queueing them would only
+#: queue no-ops until their channel has a provider.
+SWEPT_LANES: tuple[str, ...] = (TEST_LANE, *LIVE_LANES)
+
+
+def swept_types(lane: str) -> tuple[str, ...] | None:
+    """The notification types a lane's sweep re-queues; None for all of them."""
+    return None if lane == TEST_LANE else tuple(PROVIDERS)
 
 
 def sweeps() -> list[Sweep]:
     """Every minute: re-queue lost `deliver` jobs per lane, and test keys' lost simulated receipts."""
     overdue = [
-        Sweep(f"created-{lane}", rows_on_lane(lane), ["created"], "deliver", lane, grace=OVERDUE_GRACE)
+        Sweep(
+            f"created-{lane}", rows_on_lane(lane, swept_types(lane)), ["created"], "deliver", lane, grace=OVERDUE_GRACE
+        )
         for lane in SWEPT_LANES
+        if swept_types(lane) != ()
     ]
     receipts = Sweep(
         "test-receipts", rows_on_lane(TEST_LANE), ["sending"], "simulate_receipt", TEST_LANE, grace=RECEIPT_GRACE

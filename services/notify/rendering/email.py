@@ -297,3 +297,36 @@ def render_email(
         preheader=preheader_text,
         is_empty=is_empty(content, body),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EmailParts:
+    """The two parts of an email as sent."""
+
+    plain_text: str
+    html: str
+
+
+def render_filled_email(
+    body: str,
+    subject: str,
+    *,
+    service_name: str | None = None,
+    unsubscribe_url: str | None = None,
+    brand: EmailBrand | None = None,
+) -> EmailParts:
+    """The parts of an email whose placeholders were filled at send time (the stored ``body`` and ``subject``).
+
+    The delivery worker sends what the API answered with: the notification row keeps the filled Markdown and the
+    subject, so nothing here fills placeholders again (a value that looks like ``((name))`` stays as it is).
+    """
+    source = append_unsubscribe_link(body, unsubscribe_url) if unsubscribe_url else body
+    blocks = parse(unlink_govuk(source))
+    document = html_document(
+        html_body(blocks),
+        subject=subject,
+        preheader_text=preheader(blocks),
+        banner_name=(brand.name if brand else None) or service_name,
+        brand=brand,
+    )
+    return EmailParts(plain_text=plain_text(blocks), html=document)

@@ -1,134 +1,49 @@
-"""Notify's worker in-process against the rig (real notify behind a real gateway, PostgreSQL, Redis): test keys'
-simulated lifecycle (notify spec §3.5, §16.5), exactly-once effects, the sweeps and the retention purge (§16.6)."""
+"""Notify's worker in-process against the rig (real notify behind a real gateway, PostgreSQL, Redis, the SMTP sink):
+test keys' simulated lifecycle (notify spec §3.5, §16.5), exactly-once effects, the sweeps and the retention purge
+(§16.6). Email delivery itself: `test_email.py`."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from notifications_python_client.errors import HTTPError
-from notifications_python_client.notifications import NotificationsAPIClient
 from redis.asyncio import Redis
 from sqlalchemy import delete, inspect
 
 from gaap.db import Database, utcnow
-from gaap.jobs import JobQueue, job_id, serve, sweep_once
+from gaap.embedded.smtp_sink import SmtpSink
+from gaap.jobs import JobQueue, job_id, sweep_once
 from services.notify.delivery import tasks
 from services.notify.delivery.history import NotificationHistory, purge_expired
 from services.notify.notifications.models import Notification
 from services.notify.tenancy.models import DataRetention, NotifyService
-from services.notify.worker import DeliverySettings, worker_spec
-from tests.notify.conftest import NotifyRig, notify_settings
+from tests.notify.conftest import NotifyRig
+from tests.notify.delivery.support import (
+    PERSONALISATION,
+    client,
+    eventually,
+    final_in_api,
+    handler_ctx,
+    insert_row,
+    row_of,
+    running_worker,
+)
 
-RECEIPT_DELAY = 0.2
-PERSONALISATION = {"name": "Ada", "code": "123456"}
 ADDRESS = {"address_line_1": "A. Citizen", "address_line_2": "1 High Street", "address_line_3": "sw1a1aa"}
 #: The columns that hold personal data: none of them may reach history.
 PERSONAL = {"to", "normalised_to", "personalisation", "body", "subject", "reply_to_text", "unsubscribe_link"}
 
 
-def spec(rig: NotifyRig) -> Any:
-    settings = notify_settings(rig.notify_db, rig.redis_url, "http://127.0.0.1")
-    return worker_spec(settings, DeliverySettings(test_receipt_delay_seconds=RECEIPT_DELAY))
-
-
-@asynccontextmanager
-async def running_worker(rig: NotifyRig) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    worker = asyncio.create_task(serve(spec(rig), stop=stop, handle_signals=False))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 15)
-
-
-@asynccontextmanager
-async def handler_ctx(rig: NotifyRig) -> AsyncIterator[dict[str, Any]]:
-    """What the worker hands its handlers, for calling them directly."""
-    worker = spec(rig)
-    ctx: dict[str, Any] = {"jobs": JobQueue.from_url(rig.redis_url, "notify")}
-    await worker.on_startup(ctx)
-    try:
-        yield ctx
-    finally:
-        await worker.on_shutdown(ctx)
-        await ctx["jobs"].close()
-
-
-@pytest.fixture
-async def db(notify_rig: NotifyRig) -> AsyncIterator[Database]:
-    database = Database(notify_rig.notify_db, pool_size=2)
-    yield database
-    await database.dispose()
-
-
-def client(rig: NotifyRig, key: str = "test") -> NotificationsAPIClient:
-    return NotificationsAPIClient(rig.keys[key], base_url=rig.url)
-
-
-async def row_of(db: Database, ident: str | uuid.UUID) -> Notification | None:
-    async with db.read_session() as session:
-        row = await session.get(Notification, uuid.UUID(str(ident)))
-        if row is not None:
-            session.expunge(row)  # keep its loaded values past the read session's rollback
-        return row
-
-
-async def eventually(check: Callable[[], Any], within: float = 10) -> Any:
-    """Poll `check` (a coroutine function) until it returns something truthy."""
-    async with asyncio.timeout(within):
-        while not (result := await check()):  # noqa: ASYNC110  (state in the database, changed by the worker)
-            await asyncio.sleep(0.05)
-    return result
-
-
-async def final_in_api(api: NotificationsAPIClient, ident: str, within: float = 10) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        got: dict[str, Any] = await asyncio.to_thread(api.get_notification_by_id, ident)
-        return got if got["status"] not in {"created", "sending", "accepted"} else None
-
-    result: dict[str, Any] = await eventually(done, within)
-    return result
-
-
-async def insert_row(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
-    """A notification written straight to the table, as if its enqueue had been lost."""
-    now = utcnow()
-    row = Notification(
-        id=uuid.uuid4(),
-        service_id=rig.service_id,
-        template_id=uuid.UUID(rig.templates["sms"]),
-        template_version=1,
-        key_type="test",
-        notification_type="sms",
-        to="07700900123",
-        normalised_to="447700900123",
-        status="created",
-        personalisation=dict(PERSONALISATION),
-        body="Hello Ada, your code is 123456",
-        process_type="normal",
-        created_at=now,
-        next_attempt_at=now,
-        attempt=0,
-    )
-    for name, value in values.items():
-        setattr(row, name, value)
-    async with db.write_session() as session:
-        session.add(row)
-    return row.id
-
-
-async def test_test_key_outcomes_follow_the_recipient(notify_rig: NotifyRig, db: Database) -> None:
+async def test_test_key_outcomes_follow_the_recipient(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
     api = client(notify_rig)
     sms, email = notify_rig.templates["sms"], notify_rig.templates["email"]
     email_values = {"name": "Ada", "date": "1 May", "urgent": ""}
-    async with running_worker(notify_rig):
+    async with running_worker(notify_rig, email_sink):
         sent = {
             "delivered": await asyncio.to_thread(api.send_sms_notification, "07700900123", sms, PERSONALISATION),
             "temporary-failure": await asyncio.to_thread(
@@ -156,9 +71,9 @@ async def test_test_key_outcomes_follow_the_recipient(notify_rig: NotifyRig, db:
     assert letter is not None and letter.status == "delivered"  # stored as delivered, shown as received
 
 
-async def test_a_job_delivered_twice_has_one_effect(notify_rig: NotifyRig, db: Database) -> None:
+async def test_a_job_delivered_twice_has_one_effect(notify_rig: NotifyRig, db: Database, email_sink: SmtpSink) -> None:
     ident = str(await insert_row(db, notify_rig))
-    async with handler_ctx(notify_rig) as ctx:
+    async with handler_ctx(notify_rig, email_sink) as ctx:
         await asyncio.gather(*(tasks.deliver(ctx, ident) for _ in range(5)))
         sending = await row_of(db, ident)
         assert sending is not None and sending.status == "sending" and sending.attempt == 1
@@ -178,7 +93,9 @@ async def test_a_job_delivered_twice_has_one_effect(notify_rig: NotifyRig, db: D
     )
 
 
-async def test_a_duplicate_queued_job_through_the_worker_has_one_effect(notify_rig: NotifyRig, db: Database) -> None:
+async def test_a_duplicate_queued_job_through_the_worker_has_one_effect(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
     api = client(notify_rig)
     jobs = JobQueue.from_url(notify_rig.redis_url, "notify")
     try:
@@ -187,7 +104,7 @@ async def test_a_duplicate_queued_job_through_the_worker_has_one_effect(notify_r
         )
         # A second, distinct job for the same row (as a sweep racing the API's enqueue could produce).
         assert await jobs.enqueue("deliver", sent["id"], lane="test", dedupe_key=f"{sent['id']}:again")
-        async with running_worker(notify_rig):
+        async with running_worker(notify_rig, email_sink):
             await final_in_api(api, sent["id"])
     finally:
         await jobs.close()
@@ -195,7 +112,9 @@ async def test_a_duplicate_queued_job_through_the_worker_has_one_effect(notify_r
     assert row is not None and row.status == "delivered" and row.attempt == 1
 
 
-async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(notify_rig: NotifyRig, db: Database) -> None:
+async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
     long_ago = utcnow() - timedelta(minutes=10)
     lost_send = str(await insert_row(db, notify_rig, created_at=long_ago, next_attempt_at=long_ago))
     lost_receipt = str(
@@ -222,7 +141,7 @@ async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(notify_rig: NotifyRi
         assert await redis.exists(f"arq:job:{job_id('notify', 'deliver', lost_send)}")
         assert await redis.exists(f"arq:job:{job_id('notify', 'simulate_receipt', lost_receipt)}")
         assert not await redis.exists(f"arq:job:{job_id('notify', 'deliver', recent)}")
-        async with running_worker(notify_rig):
+        async with running_worker(notify_rig, email_sink):
 
             async def settled() -> bool:
                 a, b = await row_of(db, lost_send), await row_of(db, lost_receipt)
@@ -236,12 +155,14 @@ async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(notify_rig: NotifyRi
     assert receipt is not None and receipt.status == "permanent-failure" and receipt.attempt == 1
 
 
-async def test_live_key_notifications_are_left_for_the_providers(notify_rig: NotifyRig, db: Database) -> None:
+async def test_live_key_texts_are_left_until_sms_has_a_provider(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
     template = notify_rig.templates["sms"]
     live = await asyncio.to_thread(
         client(notify_rig, "live").send_sms_notification, "07700900123", template, PERSONALISATION
     )
-    async with running_worker(notify_rig):
+    async with running_worker(notify_rig, email_sink):
         probe = await asyncio.to_thread(
             client(notify_rig).send_sms_notification, "07700900123", template, PERSONALISATION
         )
@@ -304,7 +225,8 @@ def test_notify_has_a_worker_role() -> None:
     from gaap.cli.components import component, resolve
 
     worker = resolve(component("notify").worker or "")(None)
-    assert set(worker.lanes) == {"priority", "normal", "bulk", "test", "antivirus"}
+    assert set(worker.lanes) == {"priority", "normal", "bulk", "retry", "test", "antivirus"}
     assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt", "check_precompiled"}
-    assert [c.name for c in worker.cron] == ["retention"]
+    assert [c.name for c in worker.cron] == ["retention", "timeout-sending"]
     assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
+    assert worker.cron[1].fields == {"hour": None, "minute": 0, "second": 0}  # hourly (§16.5)

@@ -1,0 +1,35 @@
+"""The email receipt webhook. New (GOV.UK's own receipt routes take each provider's native format), so it answers
+errors in the platform envelope."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from gaap.app import family_route
+from gaap.db.base import utcnow
+from gaap.db.deps import DbSession
+from services.notify.receipts import service as receipts
+from services.notify.receipts.auth import EmailReceiptProvider
+from services.notify.receipts.schemas import EmailReceipt, ReceiptAnswer
+
+router = APIRouter(
+    route_class=family_route("platform"),
+    tags=["provider receipts"],
+    responses={
+        400: {"description": "Not a receipt"},
+        401: {"description": "Wrong or missing provider credentials"},
+        404: {"description": "No such provider"},
+        409: {"description": "The notification is not handed over yet: send the receipt again later"},
+    },
+)
+
+
+@router.post("/notifications/email/{provider}", response_model=ReceiptAnswer)
+async def email_receipt(
+    provider: EmailReceiptProvider, receipt: EmailReceipt, request: Request, session: DbSession
+) -> ReceiptAnswer:
+    """A delivery receipt from the email provider: sets the notification's final status (idempotent)."""
+    settings = request.app.state.settings
+    return await receipts.apply_email_receipt(
+        session, provider, receipt, email_domain=settings.email_domain, now=utcnow()
+    )

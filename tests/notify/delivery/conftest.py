@@ -1,0 +1,35 @@
+"""The delivery tests' fixtures: the rig's notify database, and one development SMTP sink for the session that posts
+its receipts back through the rig's gateway, as a provider would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from gaap.db import Database
+from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
+from tests.notify.conftest import EMAIL_RECEIPT_PASSWORD, EMAIL_RECEIPT_USER, NotifyRig
+
+#: How long the sink holds back its answer to an `smtp-slow` recipient: longer than the workers' timeout there.
+SLOW_REPLY_SECONDS = 3.0
+
+
+@pytest.fixture
+async def db(notify_rig: NotifyRig) -> AsyncIterator[Database]:
+    database = Database(notify_rig.notify_db, pool_size=2)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def email_sink(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
+    receipts = ReceiptSettings(
+        url=f"{notify_rig.url}/notifications/email/smtp",
+        username=EMAIL_RECEIPT_USER,
+        password=EMAIL_RECEIPT_PASSWORD,
+        delay_seconds=0.05,
+        retry_seconds=0.1,
+    )
+    with SmtpSink(tmp_path_factory.mktemp("mail"), receipts=receipts, slow_reply_seconds=SLOW_REPLY_SECONDS) as sink:
+        yield sink
