@@ -133,6 +133,13 @@ async def _stop_worker(worker: Worker, run: asyncio.Task[None], grace: float) ->
         await asyncio.wait(running, timeout=grace)
     try:
         await worker.close()  # cancels what is left and the poll loop, then closes the lane's Redis pool
+    except asyncio.CancelledError:
+        # arq's close() re-raises the cancellation of jobs it started after being told to stop (from a batch it
+        # had already fetched; they stay queued). Only our own cancellation may propagate.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.info("jobs.lane_closed_with_cancelled_jobs", queue=worker.queue_name)
     except Exception as exc:  # Redis may be the reason we are stopping
         log.warning("jobs.lane_close_failed", queue=worker.queue_name, error=type(exc).__name__)
         with suppress(Exception):

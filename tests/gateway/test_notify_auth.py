@@ -111,7 +111,9 @@ def test_alg_none_is_refused(rig: GatewayRig) -> None:
     assert_auth_error(call(rig, f"Bearer {unsigned}"), 403, "Invalid token: algorithm used is not HS256")
 
 
-@pytest.mark.parametrize("skew", [-31, 31, -3600])
+# Clear of the 30 s edge by more than a slow test machine's delay between minting and checking (the exact edge is
+# checked with a frozen clock in test_notify_token_paths.py).
+@pytest.mark.parametrize("skew", [-36, 36, -3600])
 def test_stale_or_future_iat(rig: GatewayRig, skew: int) -> None:
     key = rig.tenant.keys["notify_test"]
     stale = token(secret_of(key), str(rig.tenant.service_id), iat=int(time.time()) + skew)
@@ -122,7 +124,7 @@ def test_stale_or_future_iat(rig: GatewayRig, skew: int) -> None:
 
 def test_iat_within_30_seconds_is_accepted(rig: GatewayRig) -> None:
     key = rig.tenant.keys["notify_test"]
-    ok = token(secret_of(key), str(rig.tenant.service_id), iat=int(time.time()) - 25)
+    ok = token(secret_of(key), str(rig.tenant.service_id), iat=int(time.time()) - 20)
     assert call(rig, f"Bearer {ok}").status_code == 200
 
 

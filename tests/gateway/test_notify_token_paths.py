@@ -99,3 +99,12 @@ def test_a_fresh_token_from_the_clock_is_accepted() -> None:
     except notify.NotifyAuthError as exc:  # pragma: no cover - the assertion below says what went wrong
         pytest.fail(f"refused: {exc.message}")
     assert principal.service_id == str(SERVICE_ID)
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(-31, False), (-30, True), (30, True), (31, False)])
+def test_the_clock_skew_edge_is_30_seconds(offset: int, accepted: bool) -> None:
+    token = sign_hs256(encode_header({}), {"iss": str(SERVICE_ID), "iat": NOW + offset}, SECRET.encode())
+    expected = (
+        f"ok {SERVICE_ID} normal" if accepted else "403 Error: Your system clock must be accurate to within 30 seconds"
+    )
+    assert answer(token, Store(revoked=False)) == expected

@@ -12,7 +12,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -333,3 +333,41 @@ async def test_lanes_come_back_by_themselves_after_a_redis_outage(redis: Redis, 
         await direct.enqueue("record", "after", lane="default")
         await eventually(lambda: done == ["before", "after"], within=10)
     await proxy.down()
+
+
+class _ClosingWithCancelledJobs:
+    """Stands in for an arq Worker whose close() re-raises the cancellation of jobs it started after being told to
+    stop (what arq does when a fetched batch is still starting)."""
+
+    queue_name = "gaap:test:lane"
+    allow_pick_jobs = True
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def close(self) -> None:
+        raise asyncio.CancelledError()
+
+
+async def test_stopping_a_lane_survives_jobs_cancelled_by_arqs_close() -> None:
+    from gaap.jobs.worker import _stop_worker
+
+    run = asyncio.ensure_future(asyncio.sleep(3600))
+    await _stop_worker(_ClosingWithCancelledJobs(), run, 0)  # type: ignore[arg-type]
+    assert run.cancelled()
+
+
+async def test_stopping_a_lane_still_lets_its_own_cancellation_through() -> None:
+    from gaap.jobs.worker import _stop_worker
+
+    started = asyncio.Event()
+
+    class SlowClose(_ClosingWithCancelledJobs):
+        async def close(self) -> None:
+            started.set()
+            await asyncio.sleep(3600)
+
+    stopping = asyncio.ensure_future(_stop_worker(SlowClose(), asyncio.ensure_future(asyncio.sleep(0)), 0))  # type: ignore[arg-type]
+    await started.wait()
+    stopping.cancel()
+    with suppress(asyncio.CancelledError):
+        await stopping
+    assert stopping.cancelled()
