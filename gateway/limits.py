@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from gaap.principal import Principal
 from gaap.ratelimit import Decision, GcraLimiter, Limit, LocalGcraLimiter, RateLimiterUnavailable
 from gateway.auth.credentials import ServiceEntry
-from gateway.routing import Auth, Route
+from gateway.routing import Auth, Route, is_provider_webhook
 from gateway.settings import GatewaySettings
 
 log = structlog.get_logger("gateway.limits")
@@ -67,6 +67,9 @@ class RatePolicies:
         self.limiter = limiter
         self.local = LocalGcraLimiter()
         self.anonymous = Limit(count=settings.anonymous_rate_per_minute, period=60.0, burst=settings.anonymous_burst)
+        self.provider_webhooks = Limit(
+            count=settings.provider_webhook_rate_per_minute, period=60.0, burst=settings.provider_webhook_burst
+        )
         self.pay_fallback_post = Limit(
             count=settings.pay_fallback_post_per_second,
             period=1.0,
@@ -91,7 +94,9 @@ class RatePolicies:
             return await self._notify(method, path, principal, service)
         if route.auth == Auth.pay_key:
             return await self._pay(method, path, principal, service)
-        return await self._anonymous(route, method, client_ip)
+        if is_provider_webhook(path):
+            return await self._anonymous(route, f"ip:notify-webhooks:{client_ip}", self.provider_webhooks)
+        return await self._anonymous(route, f"ip:{route.component}:{client_ip}", self.anonymous)
 
     async def _notify(self, method: str, path: str, principal: Principal, service: ServiceEntry | None) -> Outcome:
         if method != "POST" or service is None or not _NOTIFY_SENDS.match(path):
@@ -147,16 +152,15 @@ class RatePolicies:
             LIMITER_DOWN.labels("pay", "local_fallback").inc()
             return Outcome(await self.local.check(key, fallback))
 
-    async def _anonymous(self, route: Route, method: str, client_ip: str) -> Outcome:
-        key = f"ip:{route.component}:{client_ip}"
+    async def _anonymous(self, route: Route, key: str, limit: Limit) -> Outcome:
         try:
-            return Outcome(await self.limiter.check(key, self.anonymous))
+            return Outcome(await self.limiter.check(key, limit))
         except RateLimiterUnavailable:
             if route.component == "identity":
                 LIMITER_DOWN.labels("identity", "fail_closed").inc()
                 raise Unavailable() from None
             if route.component == "pay":
                 LIMITER_DOWN.labels("pay", "local_fallback").inc()
-                return Outcome(await self.local.check(key, self.anonymous))
+                return Outcome(await self.local.check(key, limit))
             LIMITER_DOWN.labels(route.component, "fail_open").inc()
             return Outcome(None)

@@ -52,6 +52,11 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def is_provider_webhook(path: str) -> bool:
+    """A provider's delivery receipt or inbound text, posted to notify (rate-limited as such, see `limits`)."""
+    return path.startswith(_NOTIFY_WEBHOOKS)
+
+
 def match_path(path: str) -> Route | None:
     """The route owning `path`, `BLOCKED`, or None for the gateway's own paths."""
     if _under(path, "/internal"):
@@ -60,7 +65,7 @@ def match_path(path: str) -> Route | None:
         return NOTIFY_BULK if path.startswith("/v2/notifications/bulk") else NOTIFY_API
     if _under(path, "/v1"):
         return PAY_OPEN_API if path in ("/v1/auth", "/v1/auth/") else PAY_API
-    if path.startswith(_NOTIFY_WEBHOOKS) or _under(path, "/unsubscribe"):
+    if is_provider_webhook(path) or _under(path, "/unsubscribe"):
         return NOTIFY_OPEN
     if _VERSIONS.match(path):
         return NOTIFY_API

@@ -49,9 +49,13 @@ class GatewaySettings(ComponentSettings):
     #: Client addresses whose X-Forwarded-For is believed (comma-separated), e.g. a load balancer.
     trusted_proxies: str = ""
 
-    #: Per-IP limits for paths without an API key (pages, OAuth endpoints, provider webhooks).
+    #: Per-IP limits for paths without an API key (pages, OAuth endpoints).
     anonymous_rate_per_minute: int = 600
     anonymous_burst: int = 120
+    #: Per-IP limits for providers' delivery receipts and inbound texts: a provider posts one per message sent, from
+    #: a few addresses, so the pages' limit would throttle delivery itself. Notify checks their credentials.
+    provider_webhook_rate_per_minute: int = 120_000
+    provider_webhook_burst: int = 5_000
     #: Pay's per-process fallback when Redis is unreachable (pay spec §4.4).
     pay_fallback_post_per_second: int = 5
     pay_fallback_other_per_second: int = 25

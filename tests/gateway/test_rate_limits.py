@@ -109,6 +109,15 @@ def test_anonymous_paths_are_limited_per_address(fresh_gateway, redis) -> None: 
         assert httpx.post(f"{url}/v1/auth").status_code == 200
 
 
+def test_provider_webhooks_have_their_own_larger_bucket(fresh_gateway, redis) -> None:  # type: ignore[no-untyped-def]
+    with fresh_gateway(
+        anonymous_rate_per_minute=60, anonymous_burst=2, provider_webhook_rate_per_minute=60, provider_webhook_burst=5
+    ) as url:
+        receipts = [httpx.post(f"{url}/notifications/email/smtp").status_code for _ in range(6)]
+        assert receipts == [200] * 5 + [429], "a provider's receipts are not held to the pages' limit"
+        assert [httpx.post(f"{url}/unsubscribe/x").status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_redis_down_notify_fails_open(fresh_gateway, rig: GatewayRig) -> None:  # type: ignore[no-untyped-def]
     with fresh_gateway(redis_url=closed_port_url().replace("http", "redis")) as url:
         response = httpx.post(
