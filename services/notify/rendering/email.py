@@ -280,31 +280,29 @@ def render_email(
     """
     values = Personalisation.of(personalisation)
     body = fill(content, values, lists=ListStyle.MARKDOWN).strip()
-    source = append_unsubscribe_link(body, unsubscribe_url) if unsubscribe_url else body
-    blocks = parse(unlink_govuk(source))
     rendered_subject = render_subject(subject, values)
-    body_html = html_body(blocks)
-    preheader_text = preheader(blocks)
-    banner_name = (brand.name if brand else None) or service_name
+    parts = render_filled_email(
+        body, rendered_subject, service_name=service_name, unsubscribe_url=unsubscribe_url, brand=brand
+    )
     return RenderedEmail(
         body=body,
         subject=rendered_subject,
-        plain_text=plain_text(blocks),
-        html=html_document(
-            body_html, subject=rendered_subject, preheader_text=preheader_text, banner_name=banner_name, brand=brand
-        ),
-        html_body=body_html,
-        preheader=preheader_text,
+        plain_text=parts.plain_text,
+        html=parts.html,
+        html_body=parts.html_body,
+        preheader=parts.preheader,
         is_empty=is_empty(content, body),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class EmailParts:
-    """The two parts of an email as sent."""
+    """The two parts of an email as sent, and the pieces of its HTML part a preview shows."""
 
     plain_text: str
     html: str
+    html_body: str
+    preheader: str
 
 
 def render_filled_email(
@@ -322,11 +320,13 @@ def render_filled_email(
     """
     source = append_unsubscribe_link(body, unsubscribe_url) if unsubscribe_url else body
     blocks = parse(unlink_govuk(source))
+    body_html = html_body(blocks)
+    preheader_text = preheader(blocks)
     document = html_document(
-        html_body(blocks),
+        body_html,
         subject=subject,
-        preheader_text=preheader(blocks),
+        preheader_text=preheader_text,
         banner_name=(brand.name if brand else None) or service_name,
         brand=brand,
     )
-    return EmailParts(plain_text=plain_text(blocks), html=document)
+    return EmailParts(plain_text=plain_text(blocks), html=document, html_body=body_html, preheader=preheader_text)
