@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import typer
 import uvicorn
@@ -56,7 +57,12 @@ def migrate(
         typer.echo(f"{name}: migrated")
 
 
-def worker(role: str = typer.Argument(..., help="A component with background work, e.g. gateway")) -> None:
+def worker(
+    role: str = typer.Argument(..., help="A component with background work, e.g. gateway"),
+    probe_port: int | None = typer.Option(
+        None, "--probe-port", min=0, max=65535, help="Serve /healthz, /readyz and /metrics on this port (0: any)"
+    ),
+) -> None:
     """Run one component's worker role: its job lanes and its periodic sweeps."""
     from gaap.jobs import run_worker
 
@@ -65,5 +71,9 @@ def worker(role: str = typer.Argument(..., help="A component with background wor
         typer.secho(f"{role} has no worker role", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     settings = load_settings(role)
+    settings.refuse_default_secrets()  # as an API process does: a worker holds the same secrets
     configure_process_logging(settings, f"{role}-worker")
-    run_worker(resolve(info.worker)(settings))
+    spec = resolve(info.worker)(settings)
+    if probe_port is not None:
+        spec = dataclasses.replace(spec, probe_port=probe_port)
+    run_worker(spec)

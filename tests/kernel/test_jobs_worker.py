@@ -371,3 +371,48 @@ async def test_stopping_a_lane_still_lets_its_own_cancellation_through() -> None
     with suppress(asyncio.CancelledError):
         await stopping
     assert stopping.cancelled()
+
+
+async def test_gaap_worker_serves_its_probes_on_the_port_asked_for(redis_url: str, tmp_path: Path) -> None:
+    """What Kubernetes and compose rely on: `gaap worker <role> --probe-port N` answers /healthz and /readyz."""
+    import httpx
+
+    from gaap.embedded.ports import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "GAAP_ENV": "development",
+        "GAAP_DATA_DIR": str(tmp_path),
+        "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/gateway.db",
+        "GATEWAY_REDIS_URL": redis_url,
+    }
+    migrate = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gaap.cli.main", "migrate", "gateway", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(migrate.communicate(), 60)
+    assert migrate.returncode == 0, err.decode()[-2000:]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gaap.cli.main", "worker", "gateway", "--probe-port", str(port), cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        ready = await client.get("/readyz")
+                    except httpx.TransportError:
+                        assert proc.returncode is None, "the worker exited"
+                        await asyncio.sleep(0.1)
+                        continue
+                    if ready.status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            assert ready.json()["status"] == "ready"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()[-2000:]
