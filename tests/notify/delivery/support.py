@@ -4,7 +4,6 @@ gateway, PostgreSQL, Redis) and the development SMTP sink, and small readers of 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,15 +14,19 @@ from typing import Any
 
 from notifications_python_client.notifications import NotificationsAPIClient
 from pydantic import SecretStr
-from redis.asyncio import Redis
 
 from gaap.db import Database, utcnow
-from gaap.embedded.inbox import EmailSummary, get_email, iter_maildir_files, normalise_message_id
+from gaap.embedded.inbox import (
+    EmailSummary,
+    get_email,
+    iter_maildir_files,
+    normalise_message_id,
+)
 from gaap.embedded.smtp_sink import SmtpSink
-from gaap.jobs import JobQueue, WorkerSpec, queue_name, serve
+from gaap.jobs import JobQueue, WorkerSpec, serve
 from services.notify.notifications.models import Notification
 from services.notify.settings import NotifySettings
-from services.notify.worker import LANES, DeliverySettings, worker_spec
+from services.notify.worker import DeliverySettings, worker_spec
 from tests.notify.conftest import NotifyRig, notify_settings
 
 RECEIPT_DELAY = 0.2
@@ -35,7 +38,10 @@ EMAIL_DOMAIN = NotifySettings.model_fields["email_domain"].default
 def worker_settings(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> NotifySettings:
     """The rig's notify settings, delivering email to `sink`."""
     settings = notify_settings(rig.notify_db, rig.redis_url, "http://127.0.0.1")
-    values: dict[str, Any] = {"smtp_url": SecretStr(f"smtp://127.0.0.1:{sink.port}"), **overrides}
+    values: dict[str, Any] = {
+        "smtp_url": SecretStr(f"smtp://127.0.0.1:{sink.port}"),
+        **overrides,
+    }
     return settings.model_copy(update=values)
 
 
@@ -44,36 +50,16 @@ def spec(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> WorkerSpec:
     return worker_spec(worker_settings(rig, sink, **overrides), delivery)
 
 
-async def idle(redis_url: str, within: float = 15.0) -> None:
-    """Wait until no notify job is due or running (periodic runs aside).
-
-    Stopping arq while its poll loop is still starting jobs can make the kernel's shutdown raise (a job started after
-    the grace period began is cancelled, and arq's `close` re-raises that cancellation). The rig's queues also hold
-    other tests' notifications, which this worker delivers too, so a test waits for quiet before stopping.
-    """
-    redis = Redis.from_url(redis_url)
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                now_ms = int(time.time() * 1000)
-                due = [await redis.zcount(queue_name("notify", lane), "-inf", now_ms) for lane in LANES]
-                running = [
-                    k async for k in redis.scan_iter(match="arq:in-progress:gaap:notify:*") if b":periodic:" not in k
-                ]
-                if not any(due) and not running:
-                    return
-                await asyncio.sleep(0.05)
-    finally:
-        await redis.aclose()
-
-
 @asynccontextmanager
-async def running_worker(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> AsyncIterator[None]:
+async def running_worker(
+    rig: NotifyRig, sink: SmtpSink, **overrides: Any
+) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    worker = asyncio.create_task(serve(spec(rig, sink, **overrides), stop=stop, handle_signals=False))
+    worker = asyncio.create_task(
+        serve(spec(rig, sink, **overrides), stop=stop, handle_signals=False)
+    )
     try:
         yield
-        await idle(rig.redis_url)
     finally:
         stop.set()
         await asyncio.wait_for(worker, 15)
@@ -86,7 +72,13 @@ class RecordedJobs:
     queued: list[tuple[str, str, str, datetime | None]] = field(default_factory=list)
 
     async def enqueue(
-        self, task: str, ident: Any, *, lane: str, defer_until: datetime | None = None, dedupe_key: str | None = None
+        self,
+        task: str,
+        ident: Any,
+        *,
+        lane: str,
+        defer_until: datetime | None = None,
+        dedupe_key: str | None = None,
     ) -> bool:
         self.queued.append((task, str(ident), lane, defer_until))
         return True
@@ -119,7 +111,9 @@ async def row_of(db: Database, ident: str | uuid.UUID) -> Notification | None:
     async with db.read_session() as session:
         row = await session.get(Notification, uuid.UUID(str(ident)))
         if row is not None:
-            session.expunge(row)  # keep its loaded values past the read session's rollback
+            session.expunge(
+                row
+            )  # keep its loaded values past the read session's rollback
         return row
 
 
@@ -131,7 +125,9 @@ async def eventually(check: Callable[[], Any], within: float = 10) -> Any:
     return result
 
 
-async def final_in_api(api: NotificationsAPIClient, ident: str, within: float = 30) -> dict[str, Any]:
+async def final_in_api(
+    api: NotificationsAPIClient, ident: str, within: float = 30
+) -> dict[str, Any]:
     async def done() -> dict[str, Any] | None:
         got: dict[str, Any] = await asyncio.to_thread(api.get_notification_by_id, ident)
         return got if got["status"] not in {"created", "sending", "accepted"} else None
@@ -140,7 +136,9 @@ async def final_in_api(api: NotificationsAPIClient, ident: str, within: float = 
     return result
 
 
-async def status_becomes(db: Database, ident: str | uuid.UUID, status: str, within: float = 30) -> Notification:
+async def status_becomes(
+    db: Database, ident: str | uuid.UUID, status: str, within: float = 30
+) -> Notification:
     async def reached() -> Notification | None:
         row = await row_of(db, ident)
         return row if row is not None and row.status == status else None
@@ -177,7 +175,9 @@ async def insert_row(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
     return row.id
 
 
-async def insert_email(db: Database, rig: NotifyRig, to: str, **values: Any) -> uuid.UUID:
+async def insert_email(
+    db: Database, rig: NotifyRig, to: str, **values: Any
+) -> uuid.UUID:
     """A live key's email row, as the API stores it."""
     email: dict[str, Any] = {
         "key_type": "normal",
