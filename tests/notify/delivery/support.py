@@ -51,13 +51,9 @@ def spec(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> WorkerSpec:
 
 
 @asynccontextmanager
-async def running_worker(
-    rig: NotifyRig, sink: SmtpSink, **overrides: Any
-) -> AsyncIterator[None]:
+async def running_worker(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    worker = asyncio.create_task(
-        serve(spec(rig, sink, **overrides), stop=stop, handle_signals=False)
-    )
+    worker = asyncio.create_task(serve(spec(rig, sink, **overrides), stop=stop, handle_signals=False))
     try:
         yield
     finally:
@@ -111,9 +107,7 @@ async def row_of(db: Database, ident: str | uuid.UUID) -> Notification | None:
     async with db.read_session() as session:
         row = await session.get(Notification, uuid.UUID(str(ident)))
         if row is not None:
-            session.expunge(
-                row
-            )  # keep its loaded values past the read session's rollback
+            session.expunge(row)  # keep its loaded values past the read session's rollback
         return row
 
 
@@ -125,9 +119,7 @@ async def eventually(check: Callable[[], Any], within: float = 10) -> Any:
     return result
 
 
-async def final_in_api(
-    api: NotificationsAPIClient, ident: str, within: float = 30
-) -> dict[str, Any]:
+async def final_in_api(api: NotificationsAPIClient, ident: str, within: float = 30) -> dict[str, Any]:
     async def done() -> dict[str, Any] | None:
         got: dict[str, Any] = await asyncio.to_thread(api.get_notification_by_id, ident)
         return got if got["status"] not in {"created", "sending", "accepted"} else None
@@ -136,9 +128,7 @@ async def final_in_api(
     return result
 
 
-async def status_becomes(
-    db: Database, ident: str | uuid.UUID, status: str, within: float = 30
-) -> Notification:
+async def status_becomes(db: Database, ident: str | uuid.UUID, status: str, within: float = 30) -> Notification:
     async def reached() -> Notification | None:
         row = await row_of(db, ident)
         return row if row is not None and row.status == status else None
@@ -175,9 +165,7 @@ async def insert_row(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
     return row.id
 
 
-async def insert_email(
-    db: Database, rig: NotifyRig, to: str, **values: Any
-) -> uuid.UUID:
+async def insert_email(db: Database, rig: NotifyRig, to: str, **values: Any) -> uuid.UUID:
     """A live key's email row, as the API stores it."""
     email: dict[str, Any] = {
         "key_type": "normal",
