@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gaap.context import REQUEST_ID_HEADER, accept_request_id, current_request_id
+from gaap.db.deps import mark_failed
 from gaap.errors import ApiError
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ def render_error_page(
 
 class PageRoute(APIRoute):
     """A route class for page routers (`APIRouter(route_class=PageRoute)`): every error becomes an HTML
-    page."""
+    page. The error is answered inside the dependencies' scope, so `mark_failed` makes the request's write session
+    roll back what was written before it (`gaap.db.deps`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -117,16 +119,21 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
-            except PageError as exc:
-                return render_error_page(request, exc.status_code, reason=exc.reason, headers=exc.headers or None)
-            except ApiError as exc:
-                return render_error_page(request, exc.status_code, headers=exc.headers or None)
-            except StarletteHTTPException as exc:
-                return render_error_page(request, exc.status_code, headers=dict(exc.headers or {}) or None)
-            except RequestValidationError:
-                return render_error_page(request, 400)
             except Exception as exc:
-                log.exception("unhandled error on a page", path=request.url.path, error=type(exc).__name__)
-                return render_error_page(request, 500)
+                mark_failed(request)
+                return _error_page(request, exc)
 
         return page_handler
+
+
+def _error_page(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, PageError):
+        return render_error_page(request, exc.status_code, reason=exc.reason, headers=exc.headers or None)
+    if isinstance(exc, ApiError):
+        return render_error_page(request, exc.status_code, headers=exc.headers or None)
+    if isinstance(exc, StarletteHTTPException):
+        return render_error_page(request, exc.status_code, headers=dict(exc.headers or {}) or None)
+    if isinstance(exc, RequestValidationError):
+        return render_error_page(request, 400)
+    log.exception("unhandled error on a page", path=request.url.path, error=type(exc).__name__)
+    return render_error_page(request, 500)
