@@ -56,6 +56,7 @@ COMPONENTS: dict[str, ComponentInfo] = {
         "services.identity.settings:IdentitySettings",
         "services.identity.app:create_app",
         "oauth",
+        worker="services.identity.worker:worker_spec",
     ),
 }
 SERVICES = ("notify", "pay", "identity")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gateway.tenants.models import Service, TeamMember
@@ -21,19 +22,25 @@ def notify_service_document(service: Service, team: list[TeamMember], version: i
     }
 
 
-def pay_service_document(service: Service, team: list[TeamMember], version: int) -> dict[str, Any]:
-    """The service's test and live accounts: `settings["pay"]` holds the account settings of pay spec §3."""
-    return {
-        "version": version,
-        "name": service.name,
-        "organisation_id": str(service.organisation_id),
-        "active": service.active and service.archived_at is None,
-        "settings": dict((service.settings or {}).get("pay", {})),
-    }
+def _settings_document(component: str) -> Callable[[Service, list[TeamMember], int], dict[str, Any]]:
+    """The document of a component that needs only the service's identity and its own settings: pay's accounts
+    (`settings["pay"]`, pay spec §3), identity's clients (`settings["identity"]`, `{"clients": [...]}`)."""
+
+    def document(service: Service, team: list[TeamMember], version: int) -> dict[str, Any]:
+        return {
+            "version": version,
+            "name": service.name,
+            "organisation_id": str(service.organisation_id),
+            "active": service.active and service.archived_at is None,
+            "settings": dict((service.settings or {}).get(component, {})),
+        }
+
+    return document
 
 
 #: component -> (internal path for a service, document builder)
 DOCUMENTS = {
     "notify": ("/internal/services/{id}", notify_service_document),
-    "pay": ("/internal/services/{id}", pay_service_document),
+    "pay": ("/internal/services/{id}", _settings_document("pay")),
+    "identity": ("/internal/services/{id}", _settings_document("identity")),
 }

@@ -2,19 +2,119 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from gaap.app import Component, build_app
+from gaap.jobs import JobQueue
+from gaap.pages import Pages
+from services.identity.accounts.codes import Counters, OneTimeCodes
+from services.identity.accounts.endpoints import router as account_pages
+from services.identity.accounts.notify import NotifyClient
+from services.identity.accounts.passwords import BreachedPasswords
+from services.identity.clients.endpoints import router as internal_router
+from services.identity.clients.registry import ClientRegistry
+from services.identity.deps import Provider, derived_key
+from services.identity.i18n import N_
+from services.identity.keys.ring import KeyRing
+from services.identity.keys.service import ensure_key_sets
+from services.identity.logout.endpoints import router as logout_pages
+from services.identity.oidc.endpoints import api as oidc_api
+from services.identity.oidc.endpoints import pages as oidc_pages
+from services.identity.oidc.server import OidcServer
+from services.identity.oidc.store import GrantStore
+from services.identity.sessions.endpoints import router as sign_in_pages
+from services.identity.sessions.store import SessionStore
 from services.identity.settings import IdentitySettings
+
+HERE = Path(__file__).resolve().parent
+PAGE_PREFIXES = ("/identity/", "/authorize", "/logout")
+
+
+async def ensure_keys(app: FastAPI) -> None:
+    """Give every key set its active key and standby at first start. Two processes starting together may race;
+    the loser's insert breaks the one-active-key index and it simply finds the winner's keys."""
+    with contextlib.suppress(IntegrityError):
+        async with app.state.db.write_session() as session:
+            await ensure_key_sets(session)
+
+
+def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
+    db, redis = app.state.db, app.state.redis
+    return Provider(
+        settings=settings,
+        keys=KeyRing(db, settings.key_refresh_seconds),
+        clients=ClientRegistry(db, redis),
+        grants=GrantStore(redis, used_code_ttl=settings.auth_code_ttl + settings.access_token_ttl + 60),
+        sessions=SessionStore(
+            redis,
+            idle_ttl=settings.session_idle_ttl,
+            max_ttl=settings.session_max_ttl,
+            secure=settings.cookies_secure,
+        ),
+        server=OidcServer(
+            access_token_ttl=settings.access_token_ttl,
+            id_token_ttl=settings.id_token_ttl,
+            assertion_leeway=settings.assertion_leeway,
+        ),
+        codes=OneTimeCodes(
+            redis,
+            derived_key(settings, "codes"),
+            ttl=settings.code_ttl_seconds,
+            max_failures=settings.code_max_failures,
+        ),
+        counters=Counters(redis, derived_key(settings, "counters")),
+        notify=NotifyClient(
+            settings.notify_url,
+            settings.notify_api_key.get_secret_value(),
+            timeout=settings.notify_timeout_seconds,
+        ),
+        breached=BreachedPasswords(settings.breached_passwords_file),
+        jobs=JobQueue.from_redis(redis, "identity"),
+    )
 
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
-    return build_app(
+    settings = settings or IdentitySettings()
+    settings.register_encryption()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(app: FastAPI) -> None:
+        await ensure_keys(app)
+        provider = app.state.identity = build_provider(app, settings)
+        await provider.keys.reload()
+        tasks.append(asyncio.create_task(provider.clients.follow()))
+
+    async def stop(app: FastAPI) -> None:
+        for task in tasks:
+            task.cancel()
+        provider: Provider = app.state.identity
+        await provider.notify.close()
+        await provider.clients.http.aclose()
+
+    app = build_app(
         Component(
             name="identity",
-            settings=settings or IdentitySettings(),
+            settings=settings,
             family="oauth",
+            routers=[oidc_api, oidc_pages, sign_in_pages, account_pages, logout_pages, internal_router],
+            on_startup=[start],
+            on_shutdown=[stop],
             title="GaaP identity",
-            description="OpenID Connect provider with sign-in levels and identity proving.",
+            description="OpenID Connect provider with sign-in levels.",
         )
     )
+    pages = Pages(
+        [HERE / "templates"],
+        locale_dirs=[HERE / "locale"],
+        csrf_secret=derived_key(settings, "csrf"),
+        secure=settings.cookies_secure,
+        service_name=N_("Sign in to GOV.UK"),
+        service_url="/identity/account",
+    )
+    pages.install(app, page_prefixes=PAGE_PREFIXES)
+    return app

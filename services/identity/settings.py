@@ -1,22 +1,89 @@
-"""Identity settings (prefix `IDENTITY_`)."""
+"""Identity settings (prefix `IDENTITY_`). Token lifetimes default to GOV.UK One Login's (identity spec §2)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from gaap.settings import ComponentSettings
+from gaap.crypto import SecretBox, register_box
+from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings
+
+#: The keyring name under which identity's encrypted columns are registered (`gaap.crypto.register_box`).
+BOX = "identity"
+#: The offline breached-password list shipped with the service (spec §9.3).
+BUNDLED_BREACHED_LIST = Path(__file__).resolve().parent / "accounts" / "data" / "breached-sha1.txt"
 
 
 class IdentitySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
     component: ClassVar[str] = "identity"
-    origin_fields: ClassVar[tuple[str, ...]] = ("issuer",)
+    origin_fields: ClassVar[tuple[str, ...]] = ("issuer", "notify_base_url")
+    secret_fields: ClassVar[tuple[str, ...]] = (
+        "principal_keys",
+        "subject_salt",
+        "key_encryption_key",
+        "secret_key",
+        "notify_api_key",
+    )
 
     #: The OIDC issuer: an origin with a trailing slash; defaults to the platform's public base URL.
     issuer: str = ""
+    #: HMAC key for `sub` (spec §6.2). It must never change: that would change every subject identifier.
+    subject_salt: SecretStr = SecretStr(DEV_SECRET)
+    subject_prefix: str = "urn:fdc:gov.uk:2022:"
+    #: Keyring (`kid:base64[,...]`) wrapping signing keys and TOTP secrets at rest (AES-256-GCM).
+    key_encryption_key: SecretStr = SecretStr("dev:" + DEV_ENCRYPTION_KEY)
+    #: The service's own secret: CSRF tokens and the keyed hashes of one-time codes derive from it.
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    auth_code_ttl: int = 300
+    access_token_ttl: int = 180
+    id_token_ttl: int = 120
+    logout_token_ttl: int = 120
+    #: Allowed clock skew for client assertions (spec §6).
+    assertion_leeway: int = 30
+    session_idle_ttl: int = 3600
+    session_max_ttl: int = 86_400
+
+    #: Notify is reached through the gateway, like any department's call; defaults to the public base URL.
+    notify_base_url: str = ""
+    #: The live Notify key of the platform organisation's identity service.
+    notify_api_key: SecretStr = SecretStr("")
+    notify_template_email_code: str = ""
+    notify_timeout_seconds: float = 5.0
+    breached_passwords_file: Path = BUNDLED_BREACHED_LIST
+
+    #: Lockouts and limits (spec §9.4).
+    password_max_failures: int = 5
+    code_max_failures: int = 5
+    account_code_max_failures: int = 6
+    code_sends_per_window: int = 5
+    lockout_seconds: int = 900
+    code_ttl_seconds: int = 900
+
+    #: Key rotation (spec §8).
+    key_rotation_days: int = 180
+    key_publish_lead_h: int = 48
+    key_retire_h: int = 48
+    #: How long a process keeps its copy of the key sets before re-reading them (promotions reach every process).
+    key_refresh_seconds: float = 30.0
 
     @property
     def issuer_url(self) -> str:
         return self.public_url(self.issuer) + "/"
+
+    @property
+    def notify_url(self) -> str:
+        return self.public_url(self.notify_base_url)
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Only development over plain http drops `Secure` and the `__Host-` prefix (browsers would refuse them)."""
+        return self.issuer_url.startswith("https://") or not self.platform.is_development
+
+    def register_encryption(self) -> None:
+        """Make the key-encryption key the one identity's encrypted columns use (once per process, at start-up)."""
+        register_box(BOX, SecretBox(self.key_encryption_key.get_secret_value(), associated=b"gaap-identity"))

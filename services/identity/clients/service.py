@@ -1,0 +1,102 @@
+"""Applying the gateway's service documents to identity's client records. Idempotent and ordered, like pay's
+accounts: the same document twice changes nothing, and a document older than the records held is ignored. Every
+client is checked before anything is written, so a refused document leaves the service's clients untouched."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gaap.db.base import utcnow
+from services.identity.clients.models import Client
+from services.identity.clients.schemas import ClientRecord, ClientState, ServiceDocument, ServiceState
+from services.identity.clients.validation import InvalidClient, check_url, public_jwks, sector_of
+from services.identity.oidc.vtr import parse_vtr
+
+
+def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
+    for uri in record.redirect_urls:
+        check_url(record, "RedirectUrls", uri, development=development)
+    for uri in record.post_logout_redirect_urls:
+        check_url(record, "PostLogoutRedirectUrls", uri, development=development)
+    if record.back_channel_logout_uri:
+        check_url(record, "BackChannelLogoutUri", record.back_channel_logout_uri, development=development, public=True)
+    jwks, jwks_url = None, None
+    if record.public_key_source == "STATIC":
+        jwks = public_jwks(record)
+    elif not record.jwks_url:
+        raise InvalidClient(f"client {record.client_id}: JwksUrl is required when PublicKeySource is JWKS")
+    else:
+        jwks_url = check_url(record, "JwksUrl", record.jwks_url, development=development, public=True)
+    if record.default_vtr is not None and parse_vtr(record.default_vtr) is None:
+        raise InvalidClient(f"client {record.client_id}: DefaultVtr is not a valid vtr")
+    if "openid" not in record.scopes:
+        raise InvalidClient(f"client {record.client_id}: Scopes must include openid")
+    return {
+        "name": record.client_name,
+        "redirect_uris": list(record.redirect_urls),
+        "post_logout_redirect_uris": list(record.post_logout_redirect_urls),
+        "backchannel_logout_uri": record.back_channel_logout_uri,
+        "scopes": sorted(set(record.scopes)),
+        "claims": list(record.claims),
+        "levels_of_confidence": sorted(set(record.client_locs)),
+        "identity_verification_supported": record.identity_verification_supported,
+        "id_token_signing_alg": record.id_token_signing_algorithm,
+        "token_auth_method": record.token_auth_method,
+        "public_jwks": jwks,
+        "jwks_url": jwks_url,
+        "sector": sector_of(record, development=development),
+        "subject_type": record.subject_type,
+        "pkce_enforced": record.pkce_enforced,
+        "permit_missing_nonce": record.permit_missing_nonce,
+        "max_age_enabled": record.max_age_enabled,
+        "default_vtr": record.default_vtr,
+    }
+
+
+async def apply_document(
+    session: AsyncSession, service_id: uuid.UUID, doc: ServiceDocument, *, development: bool
+) -> list[str]:
+    """Store the document's clients; returns the ids of the clients whose record changed (for cache invalidation)."""
+    ids = [c.client_id for c in doc.settings.clients]
+    if len(ids) != len(set(ids)):
+        raise InvalidClient("a ClientID appears twice")
+    checked = {c.client_id: (_values(c, development=development), c.is_active) for c in doc.settings.clients}
+    held = {c.client_id: c for c in (await session.execute(select(Client).where(Client.client_id.in_(ids)))).scalars()}
+    for client_id, row in held.items():
+        if row.service_id != service_id:
+            raise InvalidClient(f"client {client_id}: the ClientID belongs to another service")
+    ours = list((await session.execute(select(Client).where(Client.service_id == service_id))).scalars())
+    if any(c.version > doc.version for c in ours):
+        return []
+    changed = [c.client_id for c in ours if c.client_id not in checked]
+    if changed:
+        await session.execute(delete(Client).where(Client.service_id == service_id, Client.client_id.in_(changed)))
+    for client_id, (values, is_active) in checked.items():
+        client = held.get(client_id)
+        if client is None:
+            client = Client(client_id=client_id, service_id=service_id)
+            session.add(client)
+        for name, value in values.items():
+            setattr(client, name, value)
+        client.active = is_active and doc.active
+        client.version = doc.version
+        client.updated_at = utcnow()
+        changed.append(client_id)
+    await session.flush()
+    return changed
+
+
+async def state(session: AsyncSession, service_id: uuid.UUID) -> ServiceState:
+    rows = (
+        await session.execute(select(Client).where(Client.service_id == service_id).order_by(Client.client_id))
+    ).scalars()
+    return ServiceState(
+        id=service_id,
+        clients=[
+            ClientState(client_id=c.client_id, active=c.active, subject_type=c.subject_type, sector=c.sector)
+            for c in rows
+        ],
+    )

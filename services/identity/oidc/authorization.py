@@ -1,0 +1,181 @@
+"""The authorization endpoint's decisions (spec §5.4): answer at once, send the user to sign in, or issue a code.
+
+- A session that meets the requested credential level answers at once (single sign-on), unless `prompt=login`, an
+  expired `max_age` or an `id_token_hint` for someone else asks for a fresh sign-in.
+- A session at `Cl` asked for `Cl.Cm` only needs the second factor (step-up without signing in again).
+- Otherwise the request waits in the browser session while the user signs in; `/identity/continue` issues its code.
+- `prompt=none` never shows a page: it answers `login_required` when the user would have to sign in.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from gaap.pages import language_from_ui_locales, render_error_page
+from services.identity.clients.registry import RegisteredClient
+from services.identity.deps import Provider
+from services.identity.i18n import N_
+from services.identity.keys.models import OIDC
+from services.identity.keys.ring import KeySnapshot
+from services.identity.oidc.authorize import AuthorizationRequest, AuthorizeError, validate
+from services.identity.oidc.requests import Exchange, OidcRequest
+from services.identity.sessions.store import BrowserSession
+
+SIGN_IN = "/identity/sign-in"
+SECOND_FACTOR = "/identity/sign-in/security-code"
+CONTINUE = "/identity/continue"
+
+
+def verify_id_token_hint(keys: KeySnapshot, issuer: str, token: str, client_id: str) -> dict[str, Any] | None:
+    """The claims of an ID token this OP issued to `client_id` (an expired one is fine, spec §5.1), or None."""
+    try:
+        claims = jwt.decode(token, keys.verification_keys(OIDC), algorithms=["ES256"]).claims
+    except (JoseError, ValueError):
+        return None
+    if claims.get("iss") != issuer or claims.get("aud") != client_id or not claims.get("sub"):
+        return None
+    return claims
+
+
+def error_redirect(error: AuthorizeError) -> Response:
+    assert error.redirect_uri is not None
+    params = {"error": error.error, "error_description": error.description}
+    if error.state:
+        params["state"] = error.state
+    separator = "#" if error.response_mode == "fragment" else ("&" if "?" in error.redirect_uri else "?")
+    return RedirectResponse(error.redirect_uri + separator + urlencode(params), status_code=302)
+
+
+def error_answer(request: Request, error: AuthorizeError, lang: str | None = None) -> Response:
+    if error.redirect_uri is None:
+        return render_error_page(request, 400, message=error.description, lang=lang)
+    return error_redirect(error)
+
+
+async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) -> Response:
+    """`GET` or `POST /authorize`."""
+    client_id = next((value for key, value in pairs if key == "client_id"), None)
+    client = await op.clients.get(client_id) if client_id else None
+    keys = await op.keys.current()
+    lang = language_from_ui_locales(next((value for key, value in pairs if key == "ui_locales"), None))
+    try:
+        auth, client = validate(
+            pairs,
+            lambda wanted: client if client is not None and client.client_id == wanted else None,
+            verify_hint=lambda token, cid: verify_id_token_hint(keys, op.issuer, token, cid),
+            language_of=language_from_ui_locales,
+        )
+    except AuthorizeError as error:
+        return error_answer(request, error, lang)
+    session = await op.sessions.load_or_new(request)
+    return await _decide(op, request, session, auth, client)
+
+
+def _refused(auth: AuthorizationRequest, error: str, description: str) -> Response:
+    return error_redirect(
+        AuthorizeError(
+            error, description, redirect_uri=auth.redirect_uri, state=auth.state, response_mode=auth.response_mode
+        )
+    )
+
+
+async def _decide(
+    op: Provider, request: Request, session: BrowserSession, auth: AuthorizationRequest, client: RegisteredClient
+) -> Response:
+    now = int(time.time())
+    vector = auth.vector
+    if vector.identity >= 1:
+        # Identity proving (GPG 45) is not built yet: say so rather than sign the user in for nothing.
+        if "none" in auth.prompt:
+            return _refused(auth, "interaction_required", "Identity proving is needed")
+        return _refused(auth, "temporarily_unavailable", "Identity proving is not available")
+    fresh_after = None
+    if (
+        "login" in auth.prompt
+        or auth.max_age == 0
+        or (auth.max_age is not None and session.auth_time is not None and now - session.auth_time > auth.max_age)
+    ):
+        fresh_after = now
+    someone_else = (
+        auth.hint_sub is not None
+        and session.user_id is not None
+        and op.subject_for(client, session.user_id) != auth.hint_sub
+    )
+    signed_in = session.user_id is not None and not someone_else and fresh_after is None
+    if signed_in and session.level >= vector.strength:
+        return await issue(op, request, session, auth, client)
+    if "none" in auth.prompt:
+        return _refused(auth, "login_required", "Login required")
+    if not signed_in:
+        session.sign_out()
+        await op.sessions.rotate(session)
+    session.pending, session.fresh_after = auth.to_dict(), fresh_after
+    target = SECOND_FACTOR if signed_in else SIGN_IN
+    if auth.lang:
+        target += f"?lang={auth.lang}"
+    response = RedirectResponse(target, status_code=303)
+    await op.sessions.save(session, response)
+    return response
+
+
+async def resume(op: Provider, request: Request, session: BrowserSession) -> Response:
+    """`/identity/continue`: after signing in, issue the code for the request that was waiting (or say what is
+    still needed)."""
+    if session.pending is None:
+        return RedirectResponse("/identity/account", status_code=303)
+    auth = AuthorizationRequest.from_dict(session.pending)
+    if session.user_id is None or (session.fresh_after and (session.auth_time or 0) < session.fresh_after):
+        return RedirectResponse(SIGN_IN, status_code=303)
+    if session.level < auth.vector.strength:
+        return RedirectResponse(SECOND_FACTOR, status_code=303)
+    client = await op.clients.get(auth.client_id)
+    if client is None or not client.active or not client.check_redirect_uri(auth.redirect_uri):
+        session.pending = None
+        response = render_error_page(request, 400, message=N_("Unknown client"))
+        await op.sessions.save(session, response)
+        return response
+    return await issue(op, request, session, auth, client)
+
+
+async def issue(
+    op: Provider, request: Request, session: BrowserSession, auth: AuthorizationRequest, client: RegisteredClient
+) -> Response:
+    """Issue the code through Authlib's grant, store it, and redirect to the relying party."""
+    assert session.user_id is not None
+    assert session.auth_time is not None
+    exchange = Exchange(
+        issuer=op.issuer,
+        keys=await op.keys.current(),
+        client=client,
+        user={
+            "user_id": session.user_id,
+            "sub": op.subject_for(client, session.user_id),
+            "vot": auth.vector.credential,
+            "sid": session.sid,
+            "auth_time": session.auth_time,
+            "claims": auth.claims,
+        },
+    )
+    oauth = OidcRequest("GET", op.issuer + "authorize", request.headers, list(auth.oauth_params().items()), exchange)
+    answer = op.server.issue_code(oauth)
+    if exchange.issued_code is not None:
+        code, data = exchange.issued_code
+        await op.grants.save_code(code, data, op.settings.auth_code_ttl)
+    session.pending, session.fresh_after = None, None
+    response: Response = RedirectResponse(answer.location or "/identity/account", status_code=302)
+    await op.sessions.save(session, response)
+    return response
+
+
+def lost_session(request: Request) -> Response:
+    """The browser session ended (or never began) mid-journey: the relying party is not known any more."""
+    return render_error_page(
+        request, 400, message=N_("Your session has ended. Go back to the service and start again.")
+    )

@@ -1,0 +1,44 @@
+"""The discovery document (spec §4), built once per process from the issuer: only what this OP does is
+advertised (no `none`, no client secrets, no request objects), so a relying party's library never picks a
+method we would refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.identity.oidc.authorize import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from services.identity.oidc.server import ASSERTION_ALGORITHMS
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + "authorize",
+        "token_endpoint": issuer + "token",
+        "userinfo_endpoint": issuer + "userinfo",
+        "end_session_endpoint": issuer + "logout",
+        "jwks_uri": issuer + ".well-known/jwks.json",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "response_modes_supported": ["query", "fragment"],
+        "subject_types_supported": ["public", "pairwise"],
+        "scopes_supported": list(SCOPES_SUPPORTED),
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": True,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "code_challenge_methods_supported": ["S256"],
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": False,
+        "ui_locales_supported": ["en", "cy"],
+        "trustmarks": issuer + "trustmark",
+    }
+
+
+def trustmark_document(issuer: str) -> dict[str, Any]:
+    """The levels this OP can deliver today: authentication levels only, until identity proving is built."""
+    return {"idp": issuer, "trustmark_provider": issuer, "C": ["Cl", "Cl.Cm"], "P": ["P0"]}

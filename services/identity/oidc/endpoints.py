@@ -1,0 +1,78 @@
+"""The relying parties' endpoints: discovery, JWKS, trust mark, `/authorize`, `/token`, `/userinfo`.
+
+JSON endpoints answer RFC 6749/6750 errors (the app's `oauth` family); `/authorize` and `/identity/continue` are
+browser endpoints, whose errors before the redirect is validated are HTML pages (`PageRoute`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from gaap.db.deps import DbSession
+from gaap.errors import json_response
+from gaap.pages import PageRoute
+from services.identity.deps import Op
+from services.identity.keys.models import OIDC
+from services.identity.oidc import authorization, tokens
+from services.identity.oidc.discovery import discovery_document, trustmark_document
+
+ONE_DAY = {"Cache-Control": "public, max-age=86400"}
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "RFC 6749 error"},
+    401: {"description": "RFC 6750 error (bearer token missing or not valid)"},
+    503: {"description": "temporarily_unavailable"},
+}
+
+api = APIRouter(tags=["oidc"], responses=OAUTH_ERRORS)
+pages = APIRouter(tags=["oidc"], route_class=PageRoute, responses={400: {"description": "HTML error page"}})
+
+
+@api.get("/.well-known/openid-configuration")
+async def openid_configuration(op: Op) -> Response:
+    """The discovery document."""
+    return json_response(200, discovery_document(op.issuer), ONE_DAY)
+
+
+@api.get("/.well-known/jwks.json")
+async def jwks(op: Op) -> Response:
+    """The OP's published signing keys: standby, active and retired (spec §8)."""
+    return json_response(200, (await op.keys.current()).jwks(OIDC), ONE_DAY)
+
+
+@api.get("/trustmark")
+async def trustmark(op: Op) -> Response:
+    """The levels of confidence this OP delivers."""
+    return json_response(200, trustmark_document(op.issuer), ONE_DAY)
+
+
+@api.post("/token")
+async def token(request: Request, op: Op, session: DbSession) -> Response:
+    """Exchange an authorization code for an ID token and an access token (`private_key_jwt`)."""
+    return await tokens.token(op, request, session)
+
+
+@api.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request, op: Op, session: DbSession) -> Response:
+    """The signed-in user's claims, as the access token's scope allows."""
+    return await tokens.userinfo(op, request, session)
+
+
+@pages.api_route("/authorize", methods=["GET", "POST"])
+async def authorize(request: Request, op: Op) -> Response:
+    """An authentication request (code flow); `POST` takes form-encoded parameters."""
+    pairs = list(request.query_params.multi_items())
+    if request.method == "POST":
+        pairs = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+    return await authorization.start(op, request, pairs)
+
+
+@pages.get("/identity/continue")
+async def resume(request: Request, op: Op) -> Response:
+    """After signing in: the code for the authorization request that was waiting."""
+    session = await op.sessions.load(request)
+    if session is None:
+        return authorization.lost_session(request)
+    return await authorization.resume(op, request, session)

@@ -1,0 +1,132 @@
+"""The token endpoint (spec §6) and UserInfo (spec §7), in RFC 6749/6750 JSON with `Cache-Control: no-store`.
+
+`/token` loads what Authlib's hooks need (the client, its keys, the code), lets Authlib validate the request and
+build the tokens, then applies the effects in an order that keeps every rule under concurrency: the assertion's
+`jti` is recorded (`SET NX`: a replay loses), the code is claimed (a second use loses, and revokes what the first
+was given), and only then is the access token stored.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from joserfc import jws
+from joserfc.errors import JoseError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.identity.accounts import repository as users
+from services.identity.deps import Provider
+from services.identity.events import record
+from services.identity.oidc.requests import Exchange, OidcRequest
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM = "application/x-www-form-urlencoded"
+
+
+def oauth_json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, {**NO_STORE, **(headers or {})}, media_type="application/json")
+
+
+def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> Response:
+    return oauth_json(status, {"error": error, "error_description": description}, headers)
+
+
+def _unverified(assertion: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of a client assertion, before any check: only to find the client and its key."""
+    if not assertion:
+        return {}, {}
+    try:
+        obj = jws.extract_compact(assertion.encode())
+        claims = orjson.loads(obj.payload)
+    except (JoseError, ValueError):
+        return {}, {}
+    return obj.headers(), claims if isinstance(claims, dict) else {}
+
+
+async def token(op: Provider, request: Request, session: AsyncSession) -> Response:
+    if not request.headers.get("content-type", "").startswith(FORM):
+        return oauth_error(400, "invalid_request", "The request must be application/x-www-form-urlencoded")
+    form = await request.form()
+    pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    seen: set[str] = set()
+    for key, _value in pairs:
+        if key in seen:
+            return oauth_error(400, "invalid_request", f"Request has more than one {key} parameter")
+        seen.add(key)
+    data = dict(pairs)
+    header, claims = _unverified(data.get("client_assertion"))
+    client_id = data.get("client_id") or (claims.get("sub") if isinstance(claims.get("sub"), str) else None)
+    client = await op.clients.get(client_id) if client_id else None
+    code = data.get("code")
+    code_data, code_used = await op.grants.read_code(code) if code else (None, False)
+    exchange = Exchange(
+        issuer=op.issuer,
+        keys=await op.keys.current(),
+        client=client,
+        client_keys=await op.clients.keys_for(client, header.get("kid")) if client is not None else None,
+        code_data=code_data,
+        code_used=code_used,
+    )
+    oauth = OidcRequest("POST", op.issuer + "token", request.headers, pairs, exchange, form=pairs)
+    answer = op.server.exchange_code(oauth)
+    if answer.status != 200:
+        if code and code_used and oauth.client is not None:
+            revoked = await op.grants.revoke_from_code(code)
+            record(session, "authorization_code_reused", client_id=oauth.client.client_id, tokens_revoked=revoked)
+        return oauth_json(answer.status, answer.body, answer.headers)
+    assert client is not None
+    assert code is not None
+    assert code_data is not None
+    assert exchange.jti is not None
+    jti, exp = exchange.jti
+    if not await op.grants.use_jti(client.client_id, jti, exp - int(time.time()) + op.settings.assertion_leeway):
+        return oauth_error(400, "invalid_client", "The client assertion has been used before")
+    if not await op.grants.claim_code(code):
+        await op.grants.revoke_from_code(code)
+        return oauth_error(400, "invalid_grant", "Invalid authorization code")
+    body = dict(answer.body)
+    stored = {
+        "user_id": code_data["user_id"],
+        "sub": code_data["sub"],
+        "client_id": client.client_id,
+        "scope": body.get("scope", code_data["scope"]),
+        "claims": code_data.get("claims"),
+        "vot": code_data["vot"],
+    }
+    if not await op.grants.save_token(code, body["access_token"], stored, op.settings.access_token_ttl):
+        return oauth_error(400, "invalid_grant", "Invalid authorization code")
+    await op.sessions.add_client(code_data["sid"], client.client_id)
+    return oauth_json(200, body)
+
+
+def _bearer(request: Request, form: dict[str, str]) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return form.get("access_token") if request.method == "POST" else None
+
+
+async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Response:
+    form: dict[str, str] = {}
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    presented = _bearer(request, form)
+    if not presented:
+        return Response(status_code=401, headers={**NO_STORE, "WWW-Authenticate": "Bearer"})
+    data = await op.grants.read_token(presented)
+    if data is None:
+        description = "The access token is not valid"
+        challenge = f'Bearer error="invalid_token", error_description="{description}"'
+        return oauth_error(401, "invalid_token", description, {"WWW-Authenticate": challenge})
+    claims: dict[str, Any] = {"sub": data["sub"]}
+    scopes = set(str(data["scope"]).split())
+    if "email" in scopes:
+        user = await users.by_id(session, data["user_id"])
+        if user is not None:
+            claims.update(email=user.email, email_verified=True)
+    return oauth_json(200, claims)

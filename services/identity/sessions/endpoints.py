@@ -1,0 +1,173 @@
+"""Signing in (spec §9.2): email, then password (the session reaches `Cl`), then a security code from the
+authenticator app when `Cl.Cm` is needed. A wrong email gets the same answer as a wrong password, so the pages
+never tell whether an address has an account. Each level change gives the session a new cookie id."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from gaap.db.deps import DbSession
+from gaap.pages import CsrfProtected, PageRoute
+from services.identity.accounts import repository as users
+from services.identity.accounts import totp
+from services.identity.accounts.passwords import verify_password
+from services.identity.deps import Op, Provider
+from services.identity.events import record
+from services.identity.i18n import N_
+from services.identity.oidc.authorization import CONTINUE, SECOND_FACTOR, SIGN_IN
+from services.identity.oidc.authorize import AuthorizationRequest
+from services.identity.pages import field_error, go, page, valid_email
+from services.identity.sessions.store import BrowserSession
+
+router = APIRouter(route_class=PageRoute, tags=["pages"], responses={403: {"description": "CSRF check failed"}})
+PASSWORD = SIGN_IN + "/password"
+LOCKED = "identity/locked.html"
+WRONG = N_("Enter the correct email address and password")
+
+
+def _email_form(value: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {
+        "heading": N_("Enter your email address to sign in"),
+        "fields": [
+            {"name": "email", "label": N_("Email address"), "type": "email", "autocomplete": "email", "value": value}
+        ],
+        "links": [{"href": "/identity/create", "text": N_("Create an account")}],
+        "errors": errors or [],
+    }
+
+
+@router.get(SIGN_IN)
+async def sign_in_page(request: Request, op: Op) -> Response:
+    """The first sign-in page: the email address."""
+    session = await op.sessions.load_or_new(request)
+    pending = session.pending or {}
+    email = session.journey.get("email") or pending.get("login_hint") or ""
+    return await page(op, request, session, "identity/form.html", _email_form(email))
+
+
+@router.post(SIGN_IN)
+async def sign_in(request: Request, op: Op, _: CsrfProtected, email: Annotated[str, Form()] = "") -> Response:
+    session = await op.sessions.load_or_new(request)
+    address = valid_email(email)
+    if address is None:
+        errors = [field_error("email", N_("Enter an email address in the correct format, like name@example.com"))]
+        return await page(op, request, session, "identity/form.html", _email_form(email, errors), 400)
+    session.journey = {"email": address}
+    return await go(op, session, PASSWORD)
+
+
+def _password_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {
+        "heading": N_("Enter your password"),
+        "fields": [
+            {"name": "password", "label": N_("Password"), "type": "password", "autocomplete": "current-password"}
+        ],
+        "back_url": SIGN_IN,
+        "errors": errors or [],
+    }
+
+
+@router.get(PASSWORD)
+async def password_page(request: Request, op: Op) -> Response:
+    """The second sign-in page: the password."""
+    session = await op.sessions.load_or_new(request)
+    if not session.journey.get("email"):
+        return await go(op, session, SIGN_IN)
+    return await page(op, request, session, "identity/form.html", _password_form())
+
+
+@router.post(PASSWORD)
+async def check_password(
+    request: Request, op: Op, db: DbSession, _: CsrfProtected, password: Annotated[str, Form()] = ""
+) -> Response:
+    session = await op.sessions.load_or_new(request)
+    email = session.journey.get("email")
+    if not email:
+        return await go(op, session, SIGN_IN)
+    if await op.counters.exceeded("password", email, op.lockout):
+        return await page(op, request, session, LOCKED, {"what": "password"}, 429)
+    user = await users.by_email(db, email)
+    matches, new_hash = await verify_password(user.password_hash if user else None, password)
+    if user is None or not matches:
+        failures = await op.counters.hit("password", email, op.lockout)
+        if failures >= op.lockout.max_count:
+            if user is not None:
+                record(db, "account_locked", user_id=user.id, reason="password")
+            return await page(op, request, session, LOCKED, {"what": "password"}, 429)
+        return await page(
+            op, request, session, "identity/form.html", _password_form([field_error("password", WRONG)]), 400
+        )
+    await op.counters.clear("password", email)
+    if new_hash:
+        await users.set_password_hash(db, user.id, new_hash)
+    await _reach_level(op, session, user.id, 1)
+    record(db, "signed_in", user_id=user.id, level="Cl")
+    return await go(op, session, _after_password(session))
+
+
+def _after_password(session: BrowserSession) -> str:
+    """Straight on when the waiting request needs only `Cl`; otherwise the second factor."""
+    if session.pending is not None and AuthorizationRequest.from_dict(session.pending).vector.strength == 1:
+        return CONTINUE
+    return SECOND_FACTOR
+
+
+async def _reach_level(op: Provider, session: BrowserSession, user_id: uuid.UUID, level: int) -> None:
+    """A level change: the session gets a new cookie id (the `sid` stays)."""
+    session.signed_in(str(user_id), level, time.time())
+    await op.sessions.rotate(session)
+
+
+def _code_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {
+        "heading": N_("Enter the security code from your authenticator app"),
+        "paragraphs": [N_("Open the authenticator app you set up for this account to get your 6-digit code.")],
+        "fields": [
+            {
+                "name": "code",
+                "label": N_("Security code"),
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "classes": "govuk-input--width-5",
+            }
+        ],
+        "errors": errors or [],
+    }
+
+
+@router.get(SECOND_FACTOR)
+async def code_page(request: Request, op: Op) -> Response:
+    """The second factor: a code from the authenticator app (the session reaches `Cl.Cm`)."""
+    session = await op.sessions.load_or_new(request)
+    if session.user_id is None:
+        return await go(op, session, SIGN_IN)
+    return await page(op, request, session, "identity/form.html", _code_form())
+
+
+@router.post(SECOND_FACTOR)
+async def check_code(
+    request: Request, op: Op, db: DbSession, _: CsrfProtected, code: Annotated[str, Form()] = ""
+) -> Response:
+    session = await op.sessions.load_or_new(request)
+    user = await users.by_id(db, session.user_id) if session.user_id else None
+    if user is None:
+        return await go(op, session, SIGN_IN)
+    subject = str(user.id)
+    if await op.counters.exceeded("code", subject, op.code_failures):
+        return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+    counter = totp.verify(user.totp_secret, code, time.time(), user.totp_last_counter)
+    if counter is None or not await users.use_totp_step(db, user.id, counter):
+        if await op.counters.hit("code", subject, op.code_failures) >= op.code_failures.max_count:
+            record(db, "account_locked", user_id=user.id, reason="security code")
+            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+        error = field_error("code", N_("The security code you entered is not correct, or has already been used"))
+        return await page(op, request, session, "identity/form.html", _code_form([error]), 400)
+    await op.counters.clear("code", subject)
+    await _reach_level(op, session, user.id, 2)
+    record(db, "signed_in", user_id=user.id, level="Cl.Cm")
+    return await go(op, session, CONTINUE)

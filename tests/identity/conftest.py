@@ -1,0 +1,232 @@
+"""A real identity behind a real gateway, once on SQLite and once on the test PostgreSQL; codes are emailed
+through the real notify behind its own real gateway (the notify tests' rig), with identity's own live Notify key
+and template, as the platform seed step sets them up.
+
+- `identity_rig.register(rp)` puts a relying party's client record in a gateway service's `settings["identity"]`
+  and pushes it through the gateway's outbox to identity's internal API, as the console does.
+- `person` is an account made directly in identity's database (tests of the sign-up pages make their own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from gaap.db.engine import Database
+from gaap.db.migrate import upgrade
+from gaap.principal import PrincipalSigner
+from gaap.settings import derive_audience_key, format_keyring, parse_keyring
+from gateway.app import create_app as create_gateway
+from gateway.demo_templates import NotifyKeyAuth
+from gateway.sync.service import Pusher
+from gateway.tenants import service as tenants
+from services.identity.accounts import totp
+from services.identity.accounts.models import User
+from services.identity.accounts.passwords import hash_password
+from services.identity.app import create_app as create_identity
+from services.identity.settings import IdentitySettings
+from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
+from tests.identity.support import Browser, Person, RelyingParty
+from tests.notify.conftest import NotifyRig, manage, notify_rig  # noqa: F401  (fixture)
+from tests.support import serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "services" / "identity" / "migrations"
+PASSWORD = "a long and unlisted passphrase 7"
+CODE_TEMPLATE = {
+    "name": "Identity: email code",
+    "type": "email",
+    "subject": "Your security code",
+    "body": "Your security code is ((code)). It expires in ((expiry_minutes)) minutes.",
+}
+
+
+@dataclass
+class IdentityRig:
+    backend: str
+    gateway_url: str
+    identity_url: str
+    identity_db: str
+    gateway_db: str
+    redis_url: str
+    settings: IdentitySettings
+    app: FastAPI
+    upstreams: dict[str, str]
+    notify: NotifyRig
+    service_id: uuid.UUID
+    password_hash: str
+
+    @property
+    def issuer(self) -> str:
+        return self.gateway_url + "/"
+
+    def push(self, clients: list[dict[str, Any]], service_id: uuid.UUID | None = None) -> dict[str, int]:
+        """Store the clients in the gateway service's settings and push them, as the console would."""
+        return asyncio.run(_push_clients(self, service_id or self.service_id, clients))
+
+    def register(self, rp: RelyingParty, **overrides: Any) -> RelyingParty:
+        outcome = self.push([rp.record(**overrides)], self.new_service())
+        assert outcome == {"delivered": 1}, outcome
+        return rp
+
+    def new_service(self) -> uuid.UUID:
+        return asyncio.run(_new_service(self.gateway_db))
+
+    def rp(self, **overrides: Any) -> RelyingParty:
+        return self.register(RelyingParty(f"rp-{uuid.uuid4().hex[:12]}", self.issuer), **overrides)
+
+    def browser(self) -> Browser:
+        return Browser(self.gateway_url)
+
+    def person(self) -> Person:
+        email = f"citizen-{uuid.uuid4().hex[:10]}@example.com"
+        secret = totp.new_secret()
+        asyncio.run(_add_user(self.identity_db, email, self.password_hash, secret))
+        return Person(email, PASSWORD, secret)
+
+    def emailed_code(self, email: str) -> str:
+        """The last code notify was asked to email to `email`, read back through notify's own API."""
+        with httpx.Client(base_url=self.notify.url, auth=NotifyKeyAuth(self.notify.keys["live"])) as api:
+            listed = api.get("/v2/notifications", params={"template_type": "email"})
+            assert listed.status_code == 200, listed.text
+        for item in listed.json()["notifications"]:
+            if item["email_address"] == email:
+                found = re.search(r"\b(\d{6})\b", item["body"])
+                assert found, item["body"]
+                return found.group(1)
+        raise AssertionError(f"no email to {email}")
+
+    def db(self) -> Database:
+        return Database(self.identity_db, pool_size=2)
+
+
+async def _new_service(gateway_db: str) -> uuid.UUID:
+    db = Database(gateway_db, pool_size=1)
+    try:
+        async with db.write_session() as session:
+            org = await tenants.create_organisation(session, name=f"Identity tests {uuid.uuid4().hex[:8]}", actor="t")
+            svc = await tenants.create_service(session, organisation_id=org.id, name="RP", restricted=False, actor="t")
+        return svc.id
+    finally:
+        await db.dispose()
+
+
+async def _push_clients(rig: IdentityRig, service_id: uuid.UUID, clients: list[dict[str, Any]]) -> dict[str, int]:
+    db = Database(rig.gateway_db, pool_size=1)
+    try:
+        async with db.write_session() as session:
+            await tenants.update_service(session, service_id, actor="t", settings={"identity": {"clients": clients}})
+        pusher = Pusher(db, {"identity": rig.identity_url}, PrincipalSigner(parse_keyring(MASTER)))
+        try:
+            return await pusher.deliver_pending(service_id)
+        finally:
+            await pusher.close()
+    finally:
+        await db.dispose()
+
+
+async def _add_user(db_url: str, email: str, password_hash: str, secret: str) -> None:
+    db = Database(db_url, pool_size=1)
+    try:
+        async with db.write_session() as session:
+            session.add(User(email=email, password_hash=password_hash, totp_secret=secret))
+    finally:
+        await db.dispose()
+
+
+def _redis_for(redis_url: str, backend: str) -> str:
+    """Each backend's rig on its own Redis database, apart from notify's and pay's."""
+    base, _, number = redis_url.rpartition("/")
+    return f"{base}/{(int(number) + (4 if backend == 'sqlite' else 12)) % 16}"
+
+
+def identity_settings(db_url: str, redis_url: str, notify: NotifyRig, template_id: str) -> IdentitySettings:
+    kid, master = parse_keyring(MASTER)[0]
+    return IdentitySettings(
+        database_url=db_url,
+        redis_url=redis_url,
+        principal_keys=SecretStr(format_keyring([(kid, derive_audience_key(master, "identity"))])),
+        notify_base_url=notify.url,
+        notify_api_key=SecretStr(notify.keys["live"]),
+        notify_template_email_code=template_id,
+    )
+
+
+@pytest.fixture(scope="session")
+def code_template(notify_rig: NotifyRig) -> str:  # noqa: F811
+    with manage(notify_rig.url, notify_rig.keys["manage"]) as api:
+        created = api.post("/v2/manage-template", json=CODE_TEMPLATE)
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def identity_rig(  # type: ignore[no-untyped-def]
+    request,
+    make_postgres_database,
+    tmp_path_factory,
+    redis_url: str,
+    upstreams: dict[str, str],  # noqa: F811
+    notify_rig: NotifyRig,  # noqa: F811
+    code_template: str,
+) -> Iterator[IdentityRig]:
+    backend = request.param
+    if backend == "sqlite":
+        identity_db = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('identity') / 'identity.db'}"
+    else:
+        identity_db = make_postgres_database("identity")
+    gateway_db = make_postgres_database(f"gw_id_{backend[:2]}")
+    rig_redis = _redis_for(redis_url, backend)
+    asyncio.run(upgrade(MIGRATIONS, identity_db))
+    asyncio.run(upgrade(ROOT / "gateway" / "migrations", gateway_db))
+    settings = identity_settings(identity_db, rig_redis, notify_rig, code_template)
+    app = create_identity(settings)
+    with serve_in_thread(app) as identity_url:
+        rig_upstreams = {**upstreams, "identity": identity_url}
+        # Argon2id takes tens of milliseconds of CPU, far more on a loaded test machine: a patient gateway.
+        gateway_settings = make_settings(gateway_db, rig_redis, rig_upstreams, upstream_timeout=30.0)
+        with serve_in_thread(create_gateway(gateway_settings)) as gateway_url:
+            # Identity builds every absolute URL from its issuer: here, the gateway's origin.
+            settings.issuer = gateway_url
+            yield IdentityRig(
+                backend,
+                gateway_url,
+                identity_url,
+                identity_db,
+                gateway_db,
+                rig_redis,
+                settings,
+                app,
+                rig_upstreams,
+                notify_rig,
+                asyncio.run(_new_service(gateway_db)),
+                asyncio.run(hash_password(PASSWORD)),
+            )
+
+
+@pytest.fixture
+def rp(identity_rig: IdentityRig) -> RelyingParty:
+    """A fresh relying party (its own gateway service and client), pairwise subjects."""
+    return identity_rig.rp()
+
+
+@pytest.fixture
+def person(identity_rig: IdentityRig) -> Person:
+    return identity_rig.person()
+
+
+@pytest.fixture
+def browser(identity_rig: IdentityRig) -> Iterator[Browser]:
+    client = identity_rig.browser()
+    yield client
+    client.close()

@@ -1,0 +1,201 @@
+"""The code flow end to end through the gateway: a relying party that does not use Authlib signs in a user at
+`Cl.Cm`, checks the ID token against the JWKS, and reads UserInfo (spec §5, §6, §7)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.identity.conftest import IdentityRig
+from tests.identity.support import Browser, Person, RelyingParty, code_from
+
+
+def exchange(rig: IdentityRig, rp: RelyingParty, code: str, **overrides: str | None) -> httpx.Response:
+    return httpx.post(rig.gateway_url + "/token", data=rp.token_form(code, **overrides), timeout=30)
+
+
+def signed_in_code(browser: Browser, rp: RelyingParty, person: Person, **params: str | None) -> dict[str, str]:
+    answer = browser.authorize(rp, **params)
+    if answer.status_code != 302:  # no single sign-on yet: sign in
+        answer = browser.sign_in(person)
+    assert answer.status_code == 302, answer.text[:500]
+    assert answer.headers["location"].startswith(rp.redirect_uri)
+    return code_from(answer.headers["location"])
+
+
+def test_full_flow_at_cl_cm(identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser) -> None:
+    params = signed_in_code(browser, rp, person)
+    assert params["state"] == rp.state
+    started = int(time.time())
+    tokens = exchange(identity_rig, rp, params["code"])
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.headers["cache-control"] == "no-store"
+    body = tokens.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 180
+    assert body["scope"] == "openid email"
+    jwks = httpx.get(identity_rig.gateway_url + "/.well-known/jwks.json").json()
+    claims = rp.verify_id_token(body["id_token"], jwks)
+    assert claims["aud"] == rp.client_id  # a string, not a list
+    assert claims["vot"] == "Cl.Cm"
+    assert claims["vtm"] == identity_rig.issuer + "trustmark"
+    assert claims["sub"].startswith("urn:fdc:gov.uk:2022:")
+    assert len(claims["sub"]) == len("urn:fdc:gov.uk:2022:") + 43
+    assert claims["sid"]
+    assert abs(claims["auth_time"] - started) < 60
+    assert claims["exp"] - claims["iat"] == 120
+    assert "email" not in claims  # UserInfo claims never go into the ID token
+    info = httpx.get(
+        identity_rig.gateway_url + "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert info.status_code == 200, info.text
+    assert info.json() == {"sub": claims["sub"], "email": person.email, "email_verified": True}
+
+
+def test_a_reused_code_is_refused_and_revokes_its_tokens(
+    identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser
+) -> None:
+    code = signed_in_code(browser, rp, person)["code"]
+    first = exchange(identity_rig, rp, code)
+    assert first.status_code == 200, first.text
+    access = first.json()["access_token"]
+    userinfo = identity_rig.gateway_url + "/userinfo"
+    assert httpx.get(userinfo, headers={"Authorization": f"Bearer {access}"}).status_code == 200
+    again = exchange(identity_rig, rp, code)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+    revoked = httpx.get(userinfo, headers={"Authorization": f"Bearer {access}"})
+    assert revoked.status_code == 401
+    assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+
+
+def test_pkce_and_redirect_uri_are_checked_at_the_token_endpoint(
+    identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser
+) -> None:
+    code = signed_in_code(browser, rp, person)["code"]
+    wrong = exchange(identity_rig, rp, code, code_verifier="x" * 43)
+    assert wrong.json() == {"error": "invalid_grant", "error_description": "PKCE code verification failed"}
+    missing = exchange(identity_rig, rp, code, code_verifier=None)
+    assert missing.json()["error"] == "invalid_grant"
+    elsewhere = exchange(identity_rig, rp, code, redirect_uri="https://rp.example.test/other")
+    assert elsewhere.json()["error"] == "invalid_grant"
+    # None of the failures used the code up: the right request still works.
+    assert exchange(identity_rig, rp, code).status_code == 200
+
+
+def test_client_assertions(identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser) -> None:
+    code = signed_in_code(browser, rp, person)["code"]
+
+    def refused(assertion: str, error: str = "invalid_client") -> None:
+        answer = exchange(identity_rig, rp, code, client_assertion=assertion)
+        assert answer.status_code in (400, 401), answer.text
+        assert answer.json()["error"] == error, answer.text
+
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    now = int(time.time())
+    unsigned = pyjwt.encode(
+        {"iss": rp.client_id, "sub": rp.client_id, "aud": rp.issuer + "token", "exp": now + 60, "jti": "a"},
+        None,
+        algorithm="none",
+    )
+    refused(unsigned)
+    public_pem = rp.key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    import hmac as _hmac  # PyJWT refuses a PEM as an HMAC key, so forge the HS256 token by hand
+    import json
+
+    from tests.identity.support import b64url
+
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": rp.kid}).encode())
+    payload = b64url(
+        json.dumps(
+            {"iss": rp.client_id, "sub": rp.client_id, "aud": rp.issuer + "token", "exp": now + 60, "jti": "b"}
+        ).encode()
+    )
+    signature = b64url(_hmac.new(public_pem, f"{header}.{payload}".encode(), "sha256").digest())
+    refused(f"{header}.{payload}.{signature}")
+    refused(rp.assertion(key=ec.generate_private_key(ec.SECP256R1())))  # not the registered key
+    refused(rp.assertion(aud="https://elsewhere.example/token"))
+    refused(rp.assertion(iss="someone-else"))
+    refused(rp.assertion(jti=None))
+    refused(rp.assertion(exp=now + 7200))  # valid for too long
+    refused(rp.assertion(exp=now - 120), "invalid_grant")  # One Login's "private_key_jwt has expired"
+    replayed = rp.assertion()
+    assert exchange(identity_rig, rp, code, client_assertion=replayed).status_code == 200
+    code = signed_in_code(browser, rp, person)["code"]
+    refused(replayed)
+
+
+def test_both_audience_forms_and_assertions_without_kid(
+    identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser
+) -> None:
+    code = signed_in_code(browser, rp, person)["code"]
+    assert exchange(identity_rig, rp, code, client_assertion=rp.assertion(aud=rp.issuer)).status_code == 200
+    rp.kid = ""
+    code = signed_in_code(browser, rp, person)["code"]
+    answer = exchange(identity_rig, rp, code, client_assertion=rp.assertion(aud=[rp.issuer + "token"]))
+    assert answer.status_code == 200, answer.text
+
+
+def test_token_request_errors(identity_rig: IdentityRig, rp: RelyingParty) -> None:
+    url = identity_rig.gateway_url + "/token"
+    wrong_type = httpx.post(url, json={"grant_type": "authorization_code"})
+    assert wrong_type.json()["error"] == "invalid_request"
+    repeated = httpx.post(
+        url, content="grant_type=authorization_code&code=a&code=b", headers={"Content-Type": FORM_TYPE}
+    )
+    assert repeated.json()["error"] == "invalid_request"
+    grant = httpx.post(url, data={**rp_form(rp), "grant_type": "password"})
+    assert grant.json()["error"] == "unsupported_grant_type"
+    unknown = httpx.post(url, data={**rp_form(rp), "code": "no-such-code"})
+    assert unknown.json()["error"] == "invalid_grant"
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def rp_form(rp: RelyingParty) -> dict[str, str]:
+    rp.verifier = "v" * 43
+    return rp.token_form("unused")
+
+
+def test_pairwise_subjects_differ_across_sectors_and_stay_stable(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    first = identity_rig.rp()
+    other = identity_rig.rp(RedirectUrls=["https://other-sector.example.test/callback"])
+    other.redirect_uri = "https://other-sector.example.test/callback"
+
+    def sub_at(rp: RelyingParty) -> str:
+        tokens = exchange(identity_rig, rp, signed_in_code(browser, rp, person)["code"]).json()
+        return str(rp.verify_id_token(tokens["id_token"], jwks(identity_rig))["sub"])
+
+    a = sub_at(first)
+    assert sub_at(first) == a  # single sign-on: the second request needs no page, and the sub is the same
+    assert sub_at(other) != a
+    public_1 = identity_rig.rp(SubjectType="public")
+    public_2 = identity_rig.rp(SubjectType="public", RedirectUrls=["https://x.example.test/cb"])
+    public_2.redirect_uri = "https://x.example.test/cb"
+    assert sub_at(public_1) == sub_at(public_2)
+
+
+def jwks(rig: IdentityRig) -> dict[str, object]:
+    return dict(httpx.get(rig.gateway_url + "/.well-known/jwks.json").json())
+
+
+def test_userinfo_needs_a_bearer_token(
+    identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser
+) -> None:
+    url = identity_rig.gateway_url + "/userinfo"
+    missing = httpx.get(url)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    code = signed_in_code(browser, rp, person, scope="openid")["code"]
+    access = exchange(identity_rig, rp, code).json()["access_token"]
+    assert httpx.get(url, params={"access_token": access}).status_code == 401  # never from the query string
+    posted = httpx.post(url, data={"access_token": access})
+    assert posted.status_code == 200
+    assert set(posted.json()) == {"sub"}  # no email scope, no email
