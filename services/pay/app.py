@@ -1,4 +1,5 @@
-"""The pay API process: GOV.UK Pay-compatible payments (`/v1/*`), behind the gateway."""
+"""The pay API process: GOV.UK Pay-compatible payments (`/v1/*`) and the hosted payment pages (`/secure`,
+`/card_details/*`, `/check_card/*`, `/return/*`), behind the gateway."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from services.pay.accounts.endpoints import router as internal_router
 from services.pay.moto.endpoints import router as moto_router
+from services.pay.pages.authorisation import Authorisations
+from services.pay.pages.endpoints import router as pages_router
+from services.pay.pages.rendering import install_pages
 from services.pay.payments.endpoints import router as payments_router
 from services.pay.provider import build_providers
 from services.pay.refunds.endpoints import router as refunds_router
@@ -20,16 +24,27 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
     async def start(app: FastAPI) -> None:
         app.state.jobs = JobQueue.from_redis(app.state.redis, "pay")
 
+    async def stop(app: FastAPI) -> None:
+        # Authorisations the pages started record their outcome before the database goes away.
+        await app.state.authorisations.drain(settings.authorisation_timeout_seconds)
+
     app = build_app(
         Component(
             name="pay",
             settings=settings,
             family="pay",
-            routers=[payments_router, refunds_router, moto_router, internal_router],
+            routers=[payments_router, refunds_router, moto_router, internal_router, pages_router],
             on_startup=[start],
+            on_shutdown=[stop],
             title="GaaP pay",
             description="Card payments wire-compatible with GOV.UK Pay's v1 API.",
         )
     )
     app.state.providers = build_providers(settings)
+    app.state.authorisations = Authorisations()
+    install_pages(
+        app,
+        secret=settings.token_secret.get_secret_value().encode(),
+        session_max_age=settings.payment_lifetime_seconds,
+    )
     return app

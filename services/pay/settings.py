@@ -21,7 +21,8 @@ class PaySettings(ComponentSettings):
     #: Origin of the hosted payment pages (`next_url`); defaults to the platform's public base URL.
     frontend_base_url: str = ""
     #: HMAC key from which each MOTO payment's one-time token is derived, so the token can be shown on every read
-    #: without being stored (only its hash is kept).
+    #: without being stored (only its hash is kept). The payment pages derive their `pay_session` cookie key and
+    #: their CSRF key from it too, each under its own label.
     token_secret: SecretStr = SecretStr(DEV_SECRET)
 
     #: An unfinished payment expires this long after `created_date` (§9.3: 90 minutes).
@@ -39,6 +40,9 @@ class PaySettings(ComponentSettings):
     capture_retry_seconds: int = 3600
     #: `/v1/auth` waits this long for the provider before the payment ends in `error` (§7).
     authorisation_timeout_seconds: float = 10.0
+    #: A payment page waits this long for the provider before it shows `auth_waiting` (§9.3: 1000 ms); the
+    #: authorisation carries on in the background until `authorisation_timeout_seconds`.
+    page_auth_wait_ms: int = 1000
     #: The sandbox answers after this delay (§13.5), so slow providers can be simulated.
     sandbox_auth_delay_ms: int = 0
     #: A live account normally needs a real provider; this lets a live account use the sandbox (demos, tests).

@@ -21,6 +21,7 @@ from services.pay.idempotency.service import Answer
 from services.pay.moto import service as moto
 from services.pay.moto.validation import REQUEST_SCHEMA, AuthorisationRequest, validate_authorisation
 from services.pay.openapi import errors, json_body
+from services.pay.payments.authorisation import call_provider
 from services.pay.requests import idempotency_key, json_object
 
 router = APIRouter(tags=["moto"])
@@ -62,7 +63,9 @@ async def authorise(
 
     async def operation() -> Answer:
         await moto.start(state.db, payment.id)
-        attempt = await moto.call_provider(provider, payment, wanted.card, timeout)
+        attempt = await call_provider(
+            lambda: provider.authorise(payment_id=payment.id, amount=payment.amount, card=wanted.card), timeout
+        )
         answer = await moto.finish(session, payment.id, attempt, wanted.card, info, account)
         if answer.status_code == 204 and not payment.delayed_capture:
             after_commit(background, request, "capture_payment", payment.id)

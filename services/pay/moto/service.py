@@ -2,15 +2,14 @@
 
 1. `start`: in a transaction of its own, committed before the call, the token is marked used and the payment
    moves `created` → `started` (`AUTHORISATION_READY`). No transaction stays open during the provider call.
-2. The provider call, with the card in memory only, under `PAY_AUTHORISATION_TIMEOUT_SECONDS`.
+2. The provider call (`payments.authorisation.call_provider`), with the card in memory only, under
+   `PAY_AUTHORISATION_TIMEOUT_SECONDS`.
 3. `finish`: the outcome, the kept card fields and the provider's ID, in the request's transaction (with the
    idempotency record). A crash between 1 and 3 leaves `AUTHORISATION_READY`, which the expiry sweep voids.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -22,11 +21,18 @@ from services.pay.accounts.models import Account
 from services.pay.errors import PayError, pay_error
 from services.pay.idempotency.service import Answer
 from services.pay.payments import repository as payments_repo
+from services.pay.payments.authorisation import (
+    Attempt,
+    Refusal,
+    corporate_surcharge,
+    kept_card_fields,
+    outcome_trigger,
+)
+from services.pay.payments.authorisation import check_card as examine_card
 from services.pay.payments.models import Payment
 from services.pay.payments.states import Status, Trigger, move, public_state
 from services.pay.payments.tokens import token_hash
-from services.pay.provider.base import AuthorisationResult, Card, CardInfo, CardProvider, Outcome
-from services.pay.provider.cards import luhn_valid
+from services.pay.provider.base import Card, CardInfo, CardProvider
 
 INVALID_TOKEN = "The one_time_token is not a valid moto api token."
 USED_TOKEN = "The one_time_token has already been used."
@@ -52,16 +58,19 @@ async def find_payment(db: Database, one_time_token: str) -> Payment:
     return payment
 
 
+REFUSALS = {
+    Refusal.luhn_invalid: "The card_number is not a valid card number",
+    Refusal.not_accepted: "The card type is not accepted for this account",
+    Refusal.prepaid_blocked: "Prepaid cards are not accepted for this account",
+}
+
+
 def check_card(provider: CardProvider, account: Account, card: Card) -> CardInfo:
     """§7: a number that fails Luhn, or whose brand or type the account does not take, is 402 P0010."""
-    if not luhn_valid(card.number):
-        raise rejected("The card_number is not a valid card number")
-    info = provider.describe(card.number)
-    if info is None or not account.accepts(info.brand, info.card_type):
-        raise rejected("The card type is not accepted for this account")
-    if info.prepaid and account.block_prepaid_cards:
-        raise rejected("Prepaid cards are not accepted for this account")
-    return info
+    checked = examine_card(provider, account, card.number)
+    if checked.refusal is not None or checked.info is None:
+        raise rejected(REFUSALS[checked.refusal or Refusal.not_accepted])
+    return checked.info
 
 
 async def start(db: Database, payment_id: str) -> None:
@@ -82,22 +91,6 @@ async def start(db: Database, payment_id: str) -> None:
             raise invalid_token()
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """What came back from the provider (or the lack of it)."""
-
-    result: AuthorisationResult | None
-    timed_out: bool = False
-
-
-async def call_provider(provider: CardProvider, payment: Payment, card: Card, limit_seconds: float) -> Attempt:
-    try:
-        async with asyncio.timeout(limit_seconds):
-            return Attempt(await provider.authorise(payment_id=payment.id, amount=payment.amount, card=card))
-    except TimeoutError:
-        return Attempt(None, timed_out=True)
-
-
 async def finish(
     session: AsyncSession, payment_id: str, attempt: Attempt, card: Card, info: CardInfo, account: Account
 ) -> Answer:
@@ -106,21 +99,13 @@ async def finish(
     assert payment is not None
     result = attempt.result
     values: dict[str, Any] = {
-        "card_brand": info.brand,
-        "card_type": info.card_type,
-        "first_digits": card.number[:6],
-        "last_digits": card.number[-4:],
-        "cardholder_name": card.cardholder_name,
-        "card_expiry": f"{card.expiry_month:02d}/{card.expiry_year % 100:02d}",
+        **kept_card_fields(card, info),
         "provider_id": result.provider_id if result is not None else None,
     }
-    if result is None or result.outcome == Outcome.error:
-        trigger = Trigger.authorisation_timed_out if attempt.timed_out else Trigger.authorisation_failed
-    elif result.outcome == Outcome.declined:
-        trigger = Trigger.declined
-    else:
-        trigger = Trigger.authorised_for_delayed_capture if payment.delayed_capture else Trigger.authorised
-        surcharge = account.surcharge_for(info.card_type, info.prepaid) if info.corporate else 0
+    on_authorised = Trigger.authorised_for_delayed_capture if payment.delayed_capture else Trigger.authorised
+    trigger = outcome_trigger(attempt, on_authorised)
+    if trigger == on_authorised:
+        surcharge = corporate_surcharge(account, info)
         if surcharge:
             values["corporate_card_surcharge"] = surcharge
     now = utcnow()

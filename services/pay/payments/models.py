@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,6 +67,8 @@ class Payment(LeasedWork, Base):
     card_expiry: Mapped[str | None] = mapped_column(String(5), nullable=True)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     corporate_card_surcharge: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: The payer was challenged with 3-D Secure (`authorisation_summary`, §5.2).
+    three_ds_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     refunded_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     #: SHA-256 of the MOTO one-time token (`moto_api` payments only); the token itself is derived, never stored.
     auth_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
@@ -108,13 +111,16 @@ class PaymentEvent(Base):
 
 class NextUrlToken(Base):
     """A one-time `next_url` token (§13.2), stored as its SHA-256: a new one on every read of a web payment that
-    is still open. The payment pages exchange it; rows are purged after `PAY_TOKEN_RETENTION_SECONDS`."""
+    is still open. The payment pages exchange it once; `used_by` (the SHA-256 of the exchanging `pay_session`'s
+    ID) lets that browser alone use it again (refresh, back button). Rows are purged after
+    `PAY_TOKEN_RETENTION_SECONDS`."""
 
     __tablename__ = "next_url_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     payment_id: Mapped[str] = mapped_column(String(26), ForeignKey("payments.id"), nullable=False)
     used: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, false, func, select
+from sqlalchemy import ColumnElement, delete, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pay.payments.models import NextUrlToken, Payment, PaymentEvent
@@ -46,6 +46,23 @@ async def events(session: AsyncSession, payment_id: str) -> Sequence[PaymentEven
 
 def add_next_url_token(session: AsyncSession, payment_id: str, token_hash: str, now: datetime) -> None:
     session.add(NextUrlToken(token_hash=token_hash, payment_id=payment_id, created_at=now))
+
+
+async def get_next_url_token(session: AsyncSession, token_hash: str) -> NextUrlToken | None:
+    token: NextUrlToken | None = await session.get(NextUrlToken, token_hash)
+    return token
+
+
+async def use_next_url_token(session: AsyncSession, token_hash: str, used_by: str) -> bool:
+    """Mark an unused token used by one browser session: one conditional UPDATE, so two exchanges of the same
+    token cannot both win."""
+    result = await session.execute(
+        update(NextUrlToken)
+        .where(NextUrlToken.token_hash == token_hash, NextUrlToken.used.is_(False))
+        .values(used=True, used_by=used_by)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 async def purge_next_url_tokens(session: AsyncSession, created_before: datetime) -> int:

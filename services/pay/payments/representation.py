@@ -139,6 +139,8 @@ def payment_json(payment: Payment, resource_links: dict[str, Any]) -> dict[str, 
         body["card_details"] = details
         if details["card_brand"] is not None:
             body["card_brand"] = details["card_brand"]
+    if payment.three_ds_required:
+        body["authorisation_summary"] = {"three_d_secure": {"required": True}}
     if payment.corporate_card_surcharge:
         body["corporate_card_surcharge"] = payment.corporate_card_surcharge
         body["total_amount"] = payment.total

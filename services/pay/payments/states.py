@@ -4,8 +4,8 @@ Internal statuses follow GOV.UK Pay's connector (§9.2's mapping table), so that
 on each side of it: a crash mid-call leaves the payment in a `*_READY` status that the worker finishes. The public
 `state` is derived from the internal status; `/events` shows one event per change of the public status.
 
-Only the transitions this release can trigger are listed (the API, `/v1/auth`, the timers and the worker); the
-hosted payment pages will add theirs (token exchange, 3-D Secure, payer confirm and cancel) to the same table.
+Triggers come from the API, `/v1/auth`, the hosted payment pages (token exchange, card details, 3-D Secure, payer
+confirm and cancel), the timers and the worker.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from services.pay.payments.models import Payment, PaymentEvent
 
 class Status(StrEnum):
     CREATED = "CREATED"
+    ENTERING_CARD_DETAILS = "ENTERING_CARD_DETAILS"
     AUTHORISATION_READY = "AUTHORISATION_READY"
+    AUTHORISATION_3DS_REQUIRED = "AUTHORISATION_3DS_REQUIRED"
+    AUTHORISATION_3DS_READY = "AUTHORISATION_3DS_READY"
+    AUTHORISATION_SUCCESS = "AUTHORISATION_SUCCESS"
     AUTHORISATION_REJECTED = "AUTHORISATION_REJECTED"
     AUTHORISATION_ERROR = "AUTHORISATION_ERROR"
     AUTHORISATION_TIMEOUT = "AUTHORISATION_TIMEOUT"
@@ -39,6 +43,9 @@ class Status(StrEnum):
     SYSTEM_CANCEL_READY = "SYSTEM_CANCEL_READY"
     SYSTEM_CANCEL_ERROR = "SYSTEM_CANCEL_ERROR"
     SYSTEM_CANCELLED = "SYSTEM_CANCELLED"
+    USER_CANCEL_READY = "USER_CANCEL_READY"
+    USER_CANCEL_ERROR = "USER_CANCEL_ERROR"
+    USER_CANCELLED = "USER_CANCELLED"
 
 
 @dataclass(frozen=True)
@@ -65,13 +72,19 @@ FINISHED = frozenset({"success", "failed", "cancelled", "error"})
 PUBLIC_STATUSES = ("created", "started", "submitted", "capturable", "success", "failed", "cancelled", "error")
 _REJECTED = PublicState("failed", "P0010", "Payment method rejected")
 _EXPIRED = PublicState("failed", "P0020", "Payment expired")
+_USER_CANCELLED = PublicState("failed", "P0030", "Payment was cancelled by the user")
 _CANCELLED = PublicState("cancelled", "P0040", "Payment was cancelled by the service")
 _ERROR = PublicState("error", "P0050", "Payment provider returned an error")
 _SUCCESS = PublicState("success")
+_STARTED = PublicState("started")
 
 PUBLIC: dict[Status, PublicState] = {
     Status.CREATED: PublicState("created"),
-    Status.AUTHORISATION_READY: PublicState("started"),
+    Status.ENTERING_CARD_DETAILS: _STARTED,
+    Status.AUTHORISATION_READY: _STARTED,
+    Status.AUTHORISATION_3DS_REQUIRED: _STARTED,
+    Status.AUTHORISATION_3DS_READY: _STARTED,
+    Status.AUTHORISATION_SUCCESS: PublicState("submitted"),
     Status.AUTHORISATION_REJECTED: _REJECTED,
     Status.AUTHORISATION_ERROR: _ERROR,
     Status.AUTHORISATION_TIMEOUT: _ERROR,
@@ -86,16 +99,26 @@ PUBLIC: dict[Status, PublicState] = {
     Status.SYSTEM_CANCEL_READY: _CANCELLED,
     Status.SYSTEM_CANCEL_ERROR: _CANCELLED,
     Status.SYSTEM_CANCELLED: _CANCELLED,
+    Status.USER_CANCEL_READY: _USER_CANCELLED,
+    Status.USER_CANCEL_ERROR: _USER_CANCELLED,
+    Status.USER_CANCELLED: _USER_CANCELLED,
 }
 
 
 class Trigger(StrEnum):
+    payer_started = "payer_started"
     submit_authorisation = "submit_authorisation"
     authorised = "authorised"
     authorised_for_delayed_capture = "authorised_for_delayed_capture"
+    authorised_for_confirmation = "authorised_for_confirmation"
+    three_ds_required = "three_ds_required"
+    three_ds_submitted = "three_ds_submitted"
     declined = "declined"
     authorisation_failed = "authorisation_failed"
     authorisation_timed_out = "authorisation_timed_out"
+    payer_confirmed = "payer_confirmed"
+    payer_confirmed_for_delayed_capture = "payer_confirmed_for_delayed_capture"
+    payer_cancel = "payer_cancel"
     capture_requested = "capture_requested"
     capture_retry = "capture_retry"
     captured = "captured"
@@ -108,33 +131,84 @@ class Trigger(StrEnum):
 
 S = Status
 TRANSITIONS: dict[Trigger, dict[Status, Status]] = {
-    # `/v1/auth` accepted: the provider call is about to be made.
-    Trigger.submit_authorisation: {S.CREATED: S.AUTHORISATION_READY},
+    # The payer exchanged a `next_url` token and is on the card details page.
+    Trigger.payer_started: {S.CREATED: S.ENTERING_CARD_DETAILS},
+    # `/v1/auth` accepted, or the payer submitted the card form: the provider call is about to be made.
+    Trigger.submit_authorisation: {S.CREATED: S.AUTHORISATION_READY, S.ENTERING_CARD_DETAILS: S.AUTHORISATION_READY},
+    # MOTO by API: nobody confirms, so an authorisation is the payment.
     Trigger.authorised: {S.AUTHORISATION_READY: S.CAPTURE_APPROVED},
     Trigger.authorised_for_delayed_capture: {S.AUTHORISATION_READY: S.AWAITING_CAPTURE_REQUEST},
-    Trigger.declined: {S.AUTHORISATION_READY: S.AUTHORISATION_REJECTED},
-    Trigger.authorisation_failed: {S.AUTHORISATION_READY: S.AUTHORISATION_ERROR},
-    Trigger.authorisation_timed_out: {S.AUTHORISATION_READY: S.AUTHORISATION_TIMEOUT},
+    # The payment pages: an authorisation waits for the payer's confirmation (`submitted`).
+    Trigger.authorised_for_confirmation: {
+        S.AUTHORISATION_READY: S.AUTHORISATION_SUCCESS,
+        S.AUTHORISATION_3DS_READY: S.AUTHORISATION_SUCCESS,
+    },
+    # 3-D Secure: the provider asks for a challenge; the payer's answer goes back to the provider (one attempt).
+    Trigger.three_ds_required: {S.AUTHORISATION_READY: S.AUTHORISATION_3DS_REQUIRED},
+    Trigger.three_ds_submitted: {S.AUTHORISATION_3DS_REQUIRED: S.AUTHORISATION_3DS_READY},
+    Trigger.declined: {
+        S.AUTHORISATION_READY: S.AUTHORISATION_REJECTED,
+        S.AUTHORISATION_3DS_READY: S.AUTHORISATION_REJECTED,
+    },
+    Trigger.authorisation_failed: {
+        S.AUTHORISATION_READY: S.AUTHORISATION_ERROR,
+        S.AUTHORISATION_3DS_READY: S.AUTHORISATION_ERROR,
+    },
+    Trigger.authorisation_timed_out: {
+        S.AUTHORISATION_READY: S.AUTHORISATION_TIMEOUT,
+        S.AUTHORISATION_3DS_READY: S.AUTHORISATION_TIMEOUT,
+    },
+    # The payer confirms on the confirm page: success at once (the provider capture runs in the background), or
+    # capturable for a delayed-capture payment.
+    Trigger.payer_confirmed: {S.AUTHORISATION_SUCCESS: S.CAPTURE_APPROVED},
+    Trigger.payer_confirmed_for_delayed_capture: {S.AUTHORISATION_SUCCESS: S.AWAITING_CAPTURE_REQUEST},
     # `POST .../capture`: success at once; the provider capture runs in the background.
     Trigger.capture_requested: {S.AWAITING_CAPTURE_REQUEST: S.CAPTURE_APPROVED},
     Trigger.capture_retry: {S.CAPTURE_APPROVED: S.CAPTURE_APPROVED_RETRY},
     Trigger.captured: {S.CAPTURE_APPROVED: S.CAPTURED, S.CAPTURE_APPROVED_RETRY: S.CAPTURED},
     Trigger.capture_failed: {S.CAPTURE_APPROVED: S.CAPTURE_ERROR, S.CAPTURE_APPROVED_RETRY: S.CAPTURE_ERROR},
-    # An authorisation that exists is voided with the provider first (`*_READY`, then the worker).
-    Trigger.service_cancel: {S.CREATED: S.SYSTEM_CANCELLED, S.AWAITING_CAPTURE_REQUEST: S.SYSTEM_CANCEL_READY},
+    # Cancels and expiry: an authorisation that exists (or a 3-D Secure attempt the provider holds) is voided with
+    # the provider first (`*_READY`, then the worker).
+    Trigger.payer_cancel: {
+        S.CREATED: S.USER_CANCELLED,
+        S.ENTERING_CARD_DETAILS: S.USER_CANCELLED,
+        S.AUTHORISATION_3DS_REQUIRED: S.USER_CANCEL_READY,
+        S.AUTHORISATION_SUCCESS: S.USER_CANCEL_READY,
+    },
+    Trigger.service_cancel: {
+        S.CREATED: S.SYSTEM_CANCELLED,
+        S.ENTERING_CARD_DETAILS: S.SYSTEM_CANCELLED,
+        S.AUTHORISATION_3DS_REQUIRED: S.SYSTEM_CANCEL_READY,
+        S.AUTHORISATION_SUCCESS: S.SYSTEM_CANCEL_READY,
+        S.AWAITING_CAPTURE_REQUEST: S.SYSTEM_CANCEL_READY,
+    },
     Trigger.expire: {
         S.CREATED: S.EXPIRED,
+        S.ENTERING_CARD_DETAILS: S.EXPIRED,
         S.AUTHORISATION_READY: S.EXPIRE_CANCEL_READY,
+        S.AUTHORISATION_3DS_REQUIRED: S.EXPIRE_CANCEL_READY,
+        S.AUTHORISATION_3DS_READY: S.EXPIRE_CANCEL_READY,
+        S.AUTHORISATION_SUCCESS: S.EXPIRE_CANCEL_READY,
         S.AWAITING_CAPTURE_REQUEST: S.EXPIRE_CANCEL_READY,
     },
-    Trigger.voided: {S.SYSTEM_CANCEL_READY: S.SYSTEM_CANCELLED, S.EXPIRE_CANCEL_READY: S.EXPIRED},
-    Trigger.void_failed: {S.SYSTEM_CANCEL_READY: S.SYSTEM_CANCEL_ERROR, S.EXPIRE_CANCEL_READY: S.EXPIRE_CANCEL_FAILED},
+    Trigger.voided: {
+        S.SYSTEM_CANCEL_READY: S.SYSTEM_CANCELLED,
+        S.EXPIRE_CANCEL_READY: S.EXPIRED,
+        S.USER_CANCEL_READY: S.USER_CANCELLED,
+    },
+    Trigger.void_failed: {
+        S.SYSTEM_CANCEL_READY: S.SYSTEM_CANCEL_ERROR,
+        S.EXPIRE_CANCEL_READY: S.EXPIRE_CANCEL_FAILED,
+        S.USER_CANCEL_READY: S.USER_CANCEL_ERROR,
+    },
 }
 #: Statuses in which a provider call runs in the background, by the worker task that makes it.
 CAPTURING = (S.CAPTURE_APPROVED, S.CAPTURE_APPROVED_RETRY)
-VOIDING = (S.SYSTEM_CANCEL_READY, S.EXPIRE_CANCEL_READY)
+VOIDING = (S.SYSTEM_CANCEL_READY, S.EXPIRE_CANCEL_READY, S.USER_CANCEL_READY)
 #: An authorisation is in flight: cancel answers 409 P0502, and expiry waits for the grace period.
-AUTHORISING = (S.AUTHORISATION_READY,)
+AUTHORISING = (S.AUTHORISATION_READY, S.AUTHORISATION_3DS_READY)
+#: Waiting for the payer (or, for `CREATED`, for the service to send them): these expire with the payment's lifetime.
+AWAITING_PAYER = (S.CREATED, S.ENTERING_CARD_DETAILS, S.AUTHORISATION_3DS_REQUIRED, S.AUTHORISATION_SUCCESS)
 
 
 class IllegalTransition(RuntimeError):

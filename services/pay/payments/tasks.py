@@ -23,7 +23,7 @@ from gaap.logging import get_logger
 from services.pay.deps import PROVIDER_LANE
 from services.pay.payments import repository as repo
 from services.pay.payments.models import Payment
-from services.pay.payments.states import CAPTURING, VOIDING, Status, Trigger, move, target
+from services.pay.payments.states import AUTHORISING, AWAITING_PAYER, CAPTURING, VOIDING, Status, Trigger, move, target
 from services.pay.provider.base import CardProvider, ProviderError
 from services.pay.settings import PaySettings
 
@@ -162,11 +162,9 @@ class ExpiryRule:
 def expiry_rules(settings: PaySettings, now: datetime) -> list[ExpiryRule]:
     lifetime = now - timedelta(seconds=settings.payment_lifetime_seconds)
     return [
-        ExpiryRule([Status.CREATED], lifetime),
+        ExpiryRule(AWAITING_PAYER, lifetime),
         # An authorisation in progress gets a grace period after its last change (§9.3).
-        ExpiryRule(
-            [Status.AUTHORISATION_READY], lifetime, now - timedelta(seconds=settings.authorisation_grace_seconds)
-        ),
+        ExpiryRule(AUTHORISING, lifetime, now - timedelta(seconds=settings.authorisation_grace_seconds)),
         ExpiryRule([Status.AWAITING_CAPTURE_REQUEST], now - timedelta(seconds=settings.capture_window_seconds)),
     ]
 

@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     authorised = "authorised"
     declined = "declined"
     error = "error"
+    #: The issuer wants the payer to authenticate (3-D Secure) before it decides; only when the payer is present.
+    three_ds_required = "three_ds_required"
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,21 @@ class CardProvider(ABC):
         """Brand, type and flags of a well-formed card number, or None for a brand nobody issues."""
 
     @abstractmethod
-    async def authorise(self, *, payment_id: str, amount: int, card: Card) -> AuthorisationResult:
-        """Authorise `amount` pence on `card`, with the payment's ID as the reference."""
+    async def authorise(
+        self, *, payment_id: str, amount: int, card: Card, payer_present: bool = False
+    ) -> AuthorisationResult:
+        """Authorise `amount` pence on `card`, with the payment's ID as the reference.
+
+        `payer_present` is True on the payment pages only: then, and only then, the provider may answer
+        `three_ds_required` (MOTO and recurring payments never challenge the payer, §13.5).
+        """
+
+    @abstractmethod
+    async def authorise_3ds(
+        self, *, payment_id: str, provider_id: str | None, authenticated: bool
+    ) -> AuthorisationResult:
+        """Finish an authorisation that asked for 3-D Secure, given the payer's result. The provider kept the card
+        from `authorise`, so pay never holds the card number across the challenge."""
 
     @abstractmethod
     async def capture(self, *, payment_id: str, provider_id: str | None, amount: int) -> None:

@@ -1,9 +1,10 @@
 """The sandbox card gateway (pay spec §13.5): decides by card number alone, with GOV.UK Pay's test cards.
 
 Any future expiry, any valid CVC and any name work. Captures, voids and refunds always succeed. Numbers the table
-does not know are authorisation errors (`Unsupported card details.`), as in GOV.UK Pay's sandbox. MOTO and API
-authorisations never ask for 3-D Secure, so the 3-D Secure cards authorise here; the challenge belongs to the hosted
-pages. `PAY_SANDBOX_AUTH_DELAY_MS` delays every authorisation, to test slow providers.
+does not know are authorisation errors (`Unsupported card details.`), as in GOV.UK Pay's sandbox. The 3-D Secure cards
+ask for a challenge only when the payer is present (the hosted pages); MOTO and API authorisations never ask, so
+there they authorise at once. The challenge's answer decides alone: authenticated authorises, failed declines.
+`PAY_SANDBOX_AUTH_DELAY_MS` delays every authorisation, to test slow providers.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ class SandboxCard:
     outcome: Outcome = Outcome.authorised
     prepaid: bool = False
     corporate: bool = False
+    three_ds: bool = False
 
 
 def _cards() -> dict[str, SandboxCard]:
     visa_credit = SandboxCard("visa", "credit")
     mc_credit = SandboxCard("master-card", "credit")
     declined = SandboxCard("visa", None, Outcome.declined)
+    three_ds = SandboxCard("visa", "credit", three_ds=True)
     table = {
         "4444333322221111": visa_credit,
         "4242424242424242": visa_credit,
@@ -54,8 +57,8 @@ def _cards() -> dict[str, SandboxCard]:
         "4000000000000069": declined,  # expired card
         "4000000000000127": declined,  # incorrect CVC
         "4000000000000119": SandboxCard("visa", None, Outcome.error),  # processing error
-        "4000002500003155": visa_credit,  # 3-D Secure on the pages; authorised by API
-        "4000002760003184": visa_credit,
+        "4000002500003155": three_ds,
+        "4000002760003184": three_ds,
         "4000000000009995": SandboxCard("visa", "credit", Outcome.declined),
         "4000000000000259": visa_credit,
         "4000000000002685": visa_credit,
@@ -80,12 +83,24 @@ class SandboxProvider(CardProvider):
         brand = detect_brand(number)
         return CardInfo(brand, None) if brand is not None else None
 
-    async def authorise(self, *, payment_id: str, amount: int, card: Card) -> AuthorisationResult:
+    async def authorise(
+        self, *, payment_id: str, amount: int, card: Card, payer_present: bool = False
+    ) -> AuthorisationResult:
         if self.auth_delay:
             await asyncio.sleep(self.auth_delay)
         known = CARDS.get(card.number)
         outcome = known.outcome if known is not None else Outcome.error
+        if known is not None and known.three_ds and payer_present:
+            outcome = Outcome.three_ds_required
         return AuthorisationResult(outcome, provider_id=f"sandbox-{payment_id}")
+
+    async def authorise_3ds(
+        self, *, payment_id: str, provider_id: str | None, authenticated: bool
+    ) -> AuthorisationResult:
+        if self.auth_delay:
+            await asyncio.sleep(self.auth_delay)
+        outcome = Outcome.authorised if authenticated else Outcome.declined
+        return AuthorisationResult(outcome, provider_id=provider_id or f"sandbox-{payment_id}")
 
     async def capture(self, *, payment_id: str, provider_id: str | None, amount: int) -> None:
         return None

@@ -1,6 +1,7 @@
-"""No full card number or CVC in any store or log (pay spec §13.6): after MOTO journeys with every kind of outcome,
-every table of pay's database and everything the processes wrote are scanned for the numbers used (with and without
-separators) and for any CVC column or key."""
+"""No full card number or CVC in any store or log (pay spec §13.6): after MOTO and payment-page journeys with every
+kind of outcome (3-D Secure both ways, a form sent back with errors, the brand check), every table of pay's database,
+everything the processes wrote and every value in the Redis database the queue uses are scanned for the numbers used
+(with and without separators) and for any CVC column or key."""
 
 # ruff: noqa: ASYNC212  (pay and the gateway serve from their own threads: a blocking call holds up nothing they need)
 
@@ -11,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import inspect, select
 
 from gaap.db.engine import Database
 from services.pay.models import Base
-from tests.pay.conftest import PayRig, authorise, moto_payment
+from tests.pay.conftest import PayRig, authorise, moto_payment, new_payment
+from tests.pay.pages.payer import PayerBrowser, card_form
 
 CARDS = {
     "4444333322221111": "204",
@@ -24,6 +27,16 @@ CARDS = {
     "4444333322221112": "402",  # fails Luhn
     "6759649826438453": "402",  # a brand the account does not take
 }
+#: Cards the payment pages take (the outcome is the page the card form leads to), each typed with spaces.
+PAGE_CARDS = {
+    "5555555555554444": "confirm",
+    "4000000000000002": "card_details",
+    "4000000000000119": "card_details",
+    "4000002500003155": "3ds_required",
+    "4000002760003184": "3ds_required",
+}
+#: A number the form sends back with an error (it fails Luhn): it is shown again in the page, never stored.
+PAGE_REFUSED = "4917610000000000004"
 CVC = "739"
 
 
@@ -40,6 +53,8 @@ async def test_no_card_number_or_cvc_is_kept_or_logged(
         response = authorise(pay_rig, payment, " ".join(number[i : i + 4] for i in range(0, 16, 4)), cvc=CVC)
         assert str(response.status_code) == status, (number, response.text)
         api.get(f"/v1/payments/{payment['payment_id']}")
+    with httpx.Client(base_url=pay_rig.pay_url, timeout=30) as client:
+        pay_on_the_pages(api, PayerBrowser(client))
     captured = capfd.readouterr()
     logs = captured.out + captured.err
 
@@ -52,11 +67,63 @@ async def test_no_card_number_or_cvc_is_kept_or_logged(
         names = await session.run_sync(lambda s: inspect(s.get_bind()).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= set(names)
     stored = "\n".join(dump)
-    for number in CARDS:
+    queued = await redis_values(pay_rig.redis_url)
+    assert b"capture_payment" in queued  # the scan sees the queue's jobs
+    for number in [*CARDS, *PAGE_CARDS, PAGE_REFUSED]:
         for form in forms(number):
             assert form not in stored, f"{form} is stored"
             assert form not in logs, f"{form} was logged"
+            assert form.encode() not in queued, f"{form} is in Redis"
     assert '"cvc"' not in stored.lower() and f'"{CVC}"' not in stored
+    assert b"cvc" not in queued.lower()
+
+
+def pay_on_the_pages(api: httpx.Client, payer: PayerBrowser) -> None:
+    """Every page journey that carries a card number: each outcome, 3-D Secure passed and failed, a refused form
+    and the JSON brand check."""
+    for index, (number, page) in enumerate(PAGE_CARDS.items()):
+        payment = new_payment(api)
+        payer.open(payment)
+        typed = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+        if index == 0:
+            payer.post(f"/check_card/{payment['payment_id']}", {"cardNo": typed})
+            refused = payer.post(f"/card_details/{payment['payment_id']}", card_form(PAGE_REFUSED, cvc=CVC))
+            assert refused.status_code == 200 and PAGE_REFUSED in refused.text  # shown again, to this payer only
+        response = payer.post(f"/card_details/{payment['payment_id']}", card_form(typed, cvc=CVC))
+        assert (
+            response.headers["location"].rstrip("/").endswith(page if page != "card_details" else payment["payment_id"])
+        )
+        if page == "3ds_required":
+            outcome = "authenticate" if number.endswith("3155") else "fail"
+            payer.post(f"/card_details/{payment['payment_id']}/3ds_handler", {"outcome": outcome})
+        if page in ("confirm", "3ds_required"):
+            payer.post(f"/card_details/{payment['payment_id']}/confirm")
+        api.get(f"/v1/payments/{payment['payment_id']}")
+
+
+async def redis_values(url: str) -> bytes:
+    """Every key and value in the Redis database pay's queue uses, whatever the type."""
+    client = Redis.from_url(url)
+    found: list[bytes] = []
+    try:
+        async for key in client.scan_iter(count=500):
+            found.append(key)
+            kind = (await client.type(key)).decode()
+            if kind == "string":
+                found.append(await client.get(key) or b"")
+            elif kind == "list":
+                found.extend(await client.lrange(key, 0, -1))
+            elif kind == "set":
+                found.extend(await client.smembers(key))
+            elif kind == "zset":
+                found.extend(await client.zrange(key, 0, -1))
+            elif kind == "hash":
+                found.extend(b"%s=%s" % pair for pair in (await client.hgetall(key)).items())
+            elif kind == "stream":
+                found.extend(repr(entry).encode() for entry in await client.xrange(key))
+    finally:
+        await client.aclose()
+    return b"\n".join(found)
 
 
 def test_kept_card_fields_are_the_allowed_ones(pay_rig: PayRig, api: httpx.Client) -> None:

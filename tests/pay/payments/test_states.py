@@ -26,15 +26,18 @@ from tests.pay.conftest import new_payment
 
 def test_every_internal_status_has_a_public_state() -> None:
     assert set(PUBLIC) == set(Status)
-    assert {state.status for state in PUBLIC.values()} <= set(PUBLIC_STATUSES)
-    assert {state.status for state in PUBLIC.values()} == set(PUBLIC_STATUSES) - {"submitted"}
+    assert {state.status for state in PUBLIC.values()} == set(PUBLIC_STATUSES)
 
 
 @pytest.mark.parametrize(
     ("status", "public", "code", "message"),
     [
         (Status.CREATED, "created", None, None),
+        (Status.ENTERING_CARD_DETAILS, "started", None, None),
         (Status.AUTHORISATION_READY, "started", None, None),
+        (Status.AUTHORISATION_3DS_REQUIRED, "started", None, None),
+        (Status.AUTHORISATION_3DS_READY, "started", None, None),
+        (Status.AUTHORISATION_SUCCESS, "submitted", None, None),
         (Status.AWAITING_CAPTURE_REQUEST, "capturable", None, None),
         (Status.CAPTURE_APPROVED, "success", None, None),
         (Status.CAPTURED, "success", None, None),
@@ -42,6 +45,8 @@ def test_every_internal_status_has_a_public_state() -> None:
         (Status.EXPIRED, "failed", "P0020", "Payment expired"),
         (Status.EXPIRE_CANCEL_READY, "failed", "P0020", "Payment expired"),
         (Status.SYSTEM_CANCELLED, "cancelled", "P0040", "Payment was cancelled by the service"),
+        (Status.USER_CANCEL_READY, "failed", "P0030", "Payment was cancelled by the user"),
+        (Status.USER_CANCELLED, "failed", "P0030", "Payment was cancelled by the user"),
         (Status.AUTHORISATION_ERROR, "error", "P0050", "Payment provider returned an error"),
         (Status.AUTHORISATION_TIMEOUT, "error", "P0050", "Payment provider returned an error"),
         (Status.CAPTURE_ERROR, "error", "P0050", "Payment provider returned an error"),
@@ -67,10 +72,40 @@ def test_finished_statuses_are_terminal_except_a_failed_background_capture() -> 
 
 def test_targets() -> None:
     assert target(Trigger.service_cancel, Status.CREATED) == Status.SYSTEM_CANCELLED
+    assert target(Trigger.service_cancel, Status.AUTHORISATION_SUCCESS) == Status.SYSTEM_CANCEL_READY
+    assert target(Trigger.service_cancel, Status.AUTHORISATION_3DS_READY) is None  # an authorisation in flight
     assert target(Trigger.service_cancel, Status.AWAITING_CAPTURE_REQUEST) == Status.SYSTEM_CANCEL_READY
     assert target(Trigger.expire, Status.AWAITING_CAPTURE_REQUEST) == Status.EXPIRE_CANCEL_READY
     assert target(Trigger.capture_requested, Status.CREATED) is None
     assert target(Trigger.service_cancel, Status.CAPTURED) is None
+
+
+@pytest.mark.parametrize(
+    ("trigger", "source", "destination"),
+    [
+        (Trigger.payer_started, Status.CREATED, Status.ENTERING_CARD_DETAILS),
+        (Trigger.submit_authorisation, Status.ENTERING_CARD_DETAILS, Status.AUTHORISATION_READY),
+        (Trigger.authorised_for_confirmation, Status.AUTHORISATION_READY, Status.AUTHORISATION_SUCCESS),
+        (Trigger.three_ds_required, Status.AUTHORISATION_READY, Status.AUTHORISATION_3DS_REQUIRED),
+        (Trigger.three_ds_submitted, Status.AUTHORISATION_3DS_REQUIRED, Status.AUTHORISATION_3DS_READY),
+        (Trigger.authorised_for_confirmation, Status.AUTHORISATION_3DS_READY, Status.AUTHORISATION_SUCCESS),
+        (Trigger.declined, Status.AUTHORISATION_3DS_READY, Status.AUTHORISATION_REJECTED),
+        (Trigger.payer_confirmed, Status.AUTHORISATION_SUCCESS, Status.CAPTURE_APPROVED),
+        (Trigger.payer_confirmed_for_delayed_capture, Status.AUTHORISATION_SUCCESS, Status.AWAITING_CAPTURE_REQUEST),
+        (Trigger.payer_cancel, Status.ENTERING_CARD_DETAILS, Status.USER_CANCELLED),
+        (Trigger.payer_cancel, Status.AUTHORISATION_SUCCESS, Status.USER_CANCEL_READY),
+        (Trigger.voided, Status.USER_CANCEL_READY, Status.USER_CANCELLED),
+        (Trigger.expire, Status.AUTHORISATION_SUCCESS, Status.EXPIRE_CANCEL_READY),
+        (Trigger.expire, Status.ENTERING_CARD_DETAILS, Status.EXPIRED),
+    ],
+)
+def test_the_payment_pages_transitions(trigger: Trigger, source: Status, destination: Status) -> None:
+    assert target(trigger, source) == destination
+
+
+@pytest.mark.parametrize("status", [Status.AUTHORISATION_READY, Status.AUTHORISATION_3DS_READY, Status.CAPTURED])
+def test_the_payer_cannot_cancel_during_an_authorisation_or_once_paid(status: Status) -> None:
+    assert target(Trigger.payer_cancel, status) is None
 
 
 async def test_a_move_is_conditional_and_writes_an_event(api: httpx.Client, pay_db: Database) -> None:

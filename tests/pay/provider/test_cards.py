@@ -64,6 +64,26 @@ async def test_the_sandbox_decides_by_number_alone() -> None:
     assert (await sandbox.authorise(payment_id="p", amount=1, card=card("4000000000000036"))).outcome == Outcome.error
 
 
+@pytest.mark.parametrize("number", ["4000002500003155", "4000002760003184"])
+async def test_the_three_d_secure_cards_challenge_only_a_payer_who_is_present(number: str) -> None:
+    sandbox = SandboxProvider()
+    card = Card(number=number, cvc="000", expiry_month=1, expiry_year=2099, cardholder_name="x")
+    by_api = await sandbox.authorise(payment_id="p", amount=1, card=card)
+    on_the_pages = await sandbox.authorise(payment_id="p", amount=1, card=card, payer_present=True)
+    assert by_api.outcome == Outcome.authorised  # MOTO and recurring payments never challenge (§13.5)
+    assert on_the_pages.outcome == Outcome.three_ds_required
+    passed = await sandbox.authorise_3ds(payment_id="p", provider_id=on_the_pages.provider_id, authenticated=True)
+    failed = await sandbox.authorise_3ds(payment_id="p", provider_id=on_the_pages.provider_id, authenticated=False)
+    assert (passed.outcome, failed.outcome) == (Outcome.authorised, Outcome.declined)
+    assert passed.provider_id == on_the_pages.provider_id
+
+
+async def test_other_cards_never_ask_for_three_d_secure() -> None:
+    card = Card(number="4444333322221111", cvc="000", expiry_month=1, expiry_year=2099, cardholder_name="x")
+    result = await SandboxProvider().authorise(payment_id="p", amount=1, card=card, payer_present=True)
+    assert result.outcome == Outcome.authorised
+
+
 def test_a_card_never_shows_its_number_or_cvc() -> None:
     card = Card(number="4444333322221111", cvc="123", expiry_month=1, expiry_year=2030, cardholder_name="A")
     assert "4444333322221111" not in repr(card) and "123" not in repr(card)

@@ -1,0 +1,129 @@
+"""Authorising a web payment from its pages (pay spec §13.1, §13.5, §9.3).
+
+A page waits for the provider for `PAY_PAGE_AUTH_WAIT_MS` (1000 ms) at most; if it has not answered by then, the
+payer sees `auth_waiting` while the call carries on in the background, up to `PAY_AUTHORISATION_TIMEOUT_SECONDS`.
+So the call runs in a task of its own that outlives the request (`Authorisations` holds it), and each side of it is
+a committed status: `AUTHORISATION_READY` (or `AUTHORISATION_3DS_READY`) before, the outcome after. A process that
+dies in between leaves the `*_READY` status, which the expiry sweep voids after its grace period.
+
+The card number and CVC live only in the `Card` the task holds, for the length of the call (§13.6). 3-D Secure
+needs no card after the first call: the provider keeps it, and the second call sends only the payer's result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from gaap.db.engine import Database
+from gaap.logging import get_logger
+from services.pay.accounts.models import Account
+from services.pay.pages.validation import AcceptedForm
+from services.pay.payments import repository as repo
+from services.pay.payments.authorisation import (
+    Attempt,
+    call_provider,
+    corporate_surcharge,
+    kept_card_fields,
+    outcome_trigger,
+)
+from services.pay.payments.models import Payment
+from services.pay.payments.states import Trigger, move, target
+from services.pay.provider.base import AuthorisationResult, CardProvider
+from services.pay.settings import PaySettings
+
+log = get_logger("pay.pages")
+
+
+class Authorisations:
+    """The provider calls the pages started, so none is garbage-collected mid-call and shutdown can wait for them."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start(self, work: Coroutine[Any, Any, None], wait_seconds: float) -> None:
+        """Run `work` in the background and wait for it at most `wait_seconds`."""
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        await asyncio.wait({task}, timeout=wait_seconds)
+
+    async def drain(self, seconds: float) -> None:
+        """At shutdown: let calls in flight record their outcome."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=seconds)
+
+
+async def _start(db: Database, payment_id: str, trigger: Trigger, **values: Any) -> bool:
+    """The status before the call, committed before the call is made; False if the payment had moved on."""
+    async with db.write_session() as session:
+        payment = await repo.get_by_id(session, payment_id)
+        if payment is None or target(trigger, payment.status) is None:
+            return False
+        return await move(session, payment, trigger, **values)
+
+
+async def _authorise_and_record(
+    db: Database, payment_id: str, call: Callable[[], Awaitable[AuthorisationResult]], limit_seconds: float
+) -> None:
+    try:
+        attempt = await call_provider(call, limit_seconds)
+    except Exception as exc:  # an adapter's bug must still end the authorisation (P0050), not leave it in flight
+        log.error("provider authorisation failed", payment_id=payment_id, error=type(exc).__name__)
+        attempt = Attempt(None)
+    trigger = outcome_trigger(attempt, Trigger.authorised_for_confirmation)
+    values: dict[str, Any] = {}
+    if attempt.result is not None and attempt.result.provider_id is not None:
+        values["provider_id"] = attempt.result.provider_id
+    if trigger == Trigger.three_ds_required:
+        values["three_ds_required"] = True
+    async with db.write_session() as session:
+        payment = await repo.get_by_id(session, payment_id)
+        if payment is None or target(trigger, payment.status) is None:
+            log.warning("authorisation outcome arrived too late", payment_id=payment_id, outcome=trigger.value)
+            return
+        await move(session, payment, trigger, **values)
+
+
+def _limits(settings: PaySettings) -> tuple[float, float]:
+    return settings.authorisation_timeout_seconds, settings.page_auth_wait_ms / 1000
+
+
+async def submit_card(
+    state: Any, payment: Payment, account: Account, form: AcceptedForm, provider: CardProvider
+) -> None:
+    """The card form was valid: keep the card fields (and billing address and email), move to
+    `AUTHORISATION_READY`, and authorise the total (amount plus any corporate card surcharge)."""
+    surcharge = corporate_surcharge(account, form.info)
+    values: dict[str, Any] = {
+        **kept_card_fields(form.card, form.info),
+        "billing_address": form.billing_address,
+        "corporate_card_surcharge": surcharge or None,
+    }
+    if account.email_collection_mode != "OFF":
+        values["email"] = form.email
+    if not await _start(state.db, payment.id, Trigger.submit_authorisation, **values):
+        return
+    card, total = form.card, payment.amount + surcharge
+    limit, wait = _limits(state.settings)
+
+    def call() -> Awaitable[AuthorisationResult]:
+        return provider.authorise(payment_id=payment.id, amount=total, card=card, payer_present=True)
+
+    await state.authorisations.start(_authorise_and_record(state.db, payment.id, call, limit), wait)
+
+
+async def submit_3ds(state: Any, payment: Payment, provider: CardProvider, *, authenticated: bool) -> None:
+    """The payer answered the (simulated) bank's challenge. One attempt: a second answer finds the payment moved
+    on and changes nothing."""
+    if not await _start(state.db, payment.id, Trigger.three_ds_submitted):
+        return
+    limit, wait = _limits(state.settings)
+
+    def call() -> Awaitable[AuthorisationResult]:
+        return provider.authorise_3ds(
+            payment_id=payment.id, provider_id=payment.provider_id, authenticated=authenticated
+        )
+
+    await state.authorisations.start(_authorise_and_record(state.db, payment.id, call, limit), wait)
