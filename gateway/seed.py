@@ -109,7 +109,11 @@ async def seed(
     for component, name in PLATFORM_SERVICES.items():
         service = await _service(session, platform, name)
         platform_ids[component] = str(service.id)
-        platform_keys[component] = await _notify_key(session, material, service, f"{component} live key", "normal")
+        # With `manage_templates`: each component makes its own templates through notify's API (identity's code
+        # emails, for one), so a new platform needs no step of its own.
+        platform_keys[component] = await _notify_key(
+            session, material, service, f"{component} live key", "normal", scopes=["manage_templates"]
+        )
 
     demo_org = await _organisation(session, DEMO_ORGANISATION)
     demo = await _service(session, demo_org, DEMO_SERVICE)

@@ -212,6 +212,30 @@ def _cancel_notification(notification_id: str) -> Call[Notification]:
     return Call("POST", f"/v2/notifications/{notification_id}/cancel", read_json)
 
 
+def _create_template(
+    name: str,
+    template_type: str,
+    body: str,
+    *,
+    subject: str | None = None,
+    process_type: str | None = None,
+    postage: str | None = None,
+    reply_to_id: str | None = None,
+) -> Call[Template]:
+    """Create a template (`POST /v2/manage-template`, a GaaP addition: the key needs the `manage_templates` scope).
+    `template_type` is `email`, `sms` or `letter`; emails and letters need a `subject`."""
+    payload = _omit_none(
+        name=name,
+        type=template_type,
+        body=body,
+        subject=subject,
+        process_type=process_type,
+        postage=postage,
+        reply_to_id=reply_to_id,
+    )
+    return Call("POST", "/v2/manage-template", read_json, json=payload)
+
+
 class _NotifyMethods:
     send_email = operation(_send_email)
     send_sms = operation(_send_sms)
@@ -227,6 +251,7 @@ class _NotifyMethods:
     received_texts = pages(_received_texts)
     limits = operation(_limits)
     cancel_notification = operation(_cancel_notification)
+    create_template = operation(_create_template)
 
 
 class NotifyClient(_NotifyMethods, SyncClient):

@@ -72,6 +72,7 @@ def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
             settings.notify_url,
             settings.notify_api_key.get_secret_value(),
             timeout=settings.notify_timeout_seconds,
+            template_id=settings.notify_template_email_code,
         ),
         breached=BreachedPasswords(settings.breached_passwords_file),
         jobs=JobQueue.from_redis(redis, "identity"),

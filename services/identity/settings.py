@@ -52,6 +52,7 @@ class IdentitySettings(ComponentSettings):
     notify_base_url: str = ""
     #: The live Notify key of the platform organisation's identity service.
     notify_api_key: SecretStr = SecretStr("")
+    #: The emailed-code template; empty: identity finds its own by name, or creates it (`accounts/notify.py`).
     notify_template_email_code: str = ""
     notify_timeout_seconds: float = 5.0
     breached_passwords_file: Path = BUNDLED_BREACHED_LIST

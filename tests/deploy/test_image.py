@@ -87,6 +87,7 @@ def test_build_context_is_only_the_package() -> None:
         "gaap",
         "gateway",
         "services",
+        "sdk",
         "frontend/package.json",
         "frontend/package-lock.json",
     }

@@ -200,3 +200,19 @@ async def test_requests_carry_the_versioned_user_agent(notify_rig: NotifyRig, fa
         sync.get_template(notify_rig.templates["email"])
     assert proxy.last_headers["user-agent"] == USER_AGENT
     assert USER_AGENT.startswith("gaap-client/0.1.0 ")
+
+
+async def test_templates_are_created_through_the_api_with_a_managing_key(notify_rig: NotifyRig) -> None:
+    sync, aio = clients(notify_rig, key="manage")
+    try:
+        made = sync.create_template(f"SDK {uuid.uuid4().hex[:8]}", "sms", "Your code is ((code))")
+        assert (made["type"], made["version"]) == ("sms", 1)
+        email = await aio.create_template(f"SDK {uuid.uuid4().hex[:8]}", "email", "Hello ((name))", subject="Hi")
+        assert email["subject"] == "Hi"
+        assert {made["id"], email["id"]} <= {t["id"] for t in sync.templates()}
+    finally:
+        sync.close()
+        await aio.aclose()
+    with NotifyClient(notify_rig.url, notify_rig.keys["test"]) as plain, pytest.raises(APIError) as refused:
+        plain.create_template("Not allowed", "sms", "Hello")
+    assert refused.value.code == "MissingScope"

@@ -67,11 +67,8 @@ async def send_email_code(request: Request, op: Op, _: CsrfProtected, email: Ann
         return await page(op, request, session, "identity/locked.html", {"what": "sends"}, 429)
     code = await op.codes.issue("create", address)
     try:
-        await op.notify.send_email(
-            address,
-            op.settings.notify_template_email_code,
-            {"code": code, "expiry_minutes": str(op.settings.code_ttl_seconds // 60)},
-            "create-account",
+        await op.notify.send_email_code(
+            address, {"code": code, "expiry_minutes": str(op.settings.code_ttl_seconds // 60)}, "create-account"
         )
     except NotifyUnavailable:
         errors = [field_error("email", N_("We could not send your code. Try again later."))]

@@ -1,23 +1,29 @@
-"""Sending codes through the platform's notify API, as any department calls it (spec §9.2): an httpx call to the
-gateway's `/v2/notifications/email` with identity's own live Notify key, signed per request as the official
-client signs (an HS256 JWT with `iss` = the key's service id and `iat`).
+"""Sending codes through the platform's notify API with the platform's own SDK (`gaap_client`), as any department
+sends them (spec §9.2): identity's live Notify key, the gateway's address. The SDK signs a token per request and
+retries a failed send with the same `Idempotency-Key`, so a retried code goes out once. Codes never appear in logs.
 
-Timeout 5 s, and one retry on a 5xx or a connection failure with the same `Idempotency-Key`, so a retried send
-goes out once. Codes never appear in logs.
+The template is `IDENTITY_NOTIFY_TEMPLATE_EMAIL_CODE` when it is configured. Otherwise identity finds its own
+template by name among its service's templates, and creates it if it is missing (identity's key has the
+`manage_templates` scope), so a new platform needs no step of its own before identity can send codes.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
-import httpx
-import jwt
+from gaap_client import AsyncNotifyClient, GaapError, RetryPolicy
 
 from gaap.logging import get_logger
 
 log = get_logger("identity.notify")
+
+EMAIL_CODE_TEMPLATE = {
+    "name": "GaaP sign-in: email code",
+    "subject": "Your GaaP security code",
+    "body": "Your security code is ((code)).\n\nIt expires in ((expiry_minutes)) minutes.\n\n"
+    "If you did not ask for this code, you can ignore this email.",
+}
 
 
 class NotifyUnavailable(Exception):
@@ -25,45 +31,47 @@ class NotifyUnavailable(Exception):
 
 
 class NotifyClient:
-    def __init__(
-        self, base_url: str, api_key: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.service_id, self.secret = api_key[-73:-37], api_key[-36:]
-        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+    def __init__(self, base_url: str, api_key: str, *, timeout: float, template_id: str = "") -> None:
+        self.client = (
+            AsyncNotifyClient(base_url, api_key, timeout=timeout, retry=RetryPolicy(attempts=2, backoff=0.2))
+            if api_key
+            else None
+        )
+        self.template_id = template_id
 
-    def _token(self) -> str:
-        return jwt.encode({"iss": self.service_id, "iat": int(time.time())}, self.secret, algorithm="HS256")
-
-    async def send_email(self, email: str, template_id: str, personalisation: dict[str, Any], purpose: str) -> str:
-        """Send a templated email; returns the notification id."""
-        if not self.secret or not template_id:
-            raise NotifyUnavailable("no Notify key or template configured")
-        send_id = uuid.uuid4()
-        reference = f"identity:{purpose}:{send_id}"
-        body = {
-            "email_address": email,
-            "template_id": template_id,
-            "personalisation": personalisation,
-            "reference": reference,
-        }
-        idempotency = {"Idempotency-Key": f"identity-{purpose}-{send_id}"}
-        for attempt in (1, 2):
-            try:
-                response = await self.http.post(
-                    "/v2/notifications/email",
-                    json=body,
-                    headers={"Authorization": f"Bearer {self._token()}", **idempotency},
+    async def _email_code_template(self, client: AsyncNotifyClient) -> str:
+        if not self.template_id:
+            name = EMAIL_CODE_TEMPLATE["name"]
+            found = [t["id"] for t in await client.templates(template_type="email") if t["name"] == name]
+            if found:
+                self.template_id = found[0]
+            else:
+                made = await client.create_template(
+                    name, "email", EMAIL_CODE_TEMPLATE["body"], subject=EMAIL_CODE_TEMPLATE["subject"]
                 )
-            except httpx.HTTPError as exc:
-                log.warning("identity.notify_failed", purpose=purpose, attempt=attempt, error=type(exc).__name__)
-                continue
-            if response.status_code == 201:
-                return str(response.json()["id"])
-            log.warning("identity.notify_refused", purpose=purpose, attempt=attempt, status=response.status_code)
-            if response.status_code < 500:
-                break
-        raise NotifyUnavailable(f"notify did not accept the {purpose} email")
+                self.template_id = made["id"]
+                log.info("identity.notify_template_created", template_id=self.template_id)
+        return self.template_id
+
+    async def send_email_code(self, email: str, personalisation: dict[str, Any], purpose: str) -> str:
+        """Send an emailed code; returns the notification id, or raises `NotifyUnavailable`."""
+        if self.client is None:
+            raise NotifyUnavailable("no Notify key is configured")
+        send_id = uuid.uuid4()
+        try:
+            template_id = await self._email_code_template(self.client)
+            sent = await self.client.send_email(
+                email,
+                template_id,
+                personalisation=personalisation,
+                reference=f"identity:{purpose}:{send_id}",
+                idempotency_key=f"identity-{purpose}-{send_id}",
+            )
+        except GaapError as exc:
+            log.warning("identity.notify_failed", purpose=purpose, error=type(exc).__name__)
+            raise NotifyUnavailable(f"notify did not accept the {purpose} email") from exc
+        return sent["id"]
 
     async def close(self) -> None:
-        await self.http.aclose()
+        if self.client is not None:
+            await self.client.aclose()
