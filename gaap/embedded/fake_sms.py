@@ -17,13 +17,16 @@ failover, receipts and inbound texts are exercised without a carrier. Each provi
 - faults: `PUT /control/{provider}` `{"mode": "ok"|"error"|"slow"|"drop_receipts", "delay_seconds",
   "error_status", "receipt_delay_seconds", "pending_first"}` (omitted fields take their defaults),
   `GET /control/{provider}`, `POST /control/reset` (`{"clear_messages": true}` also forgets all messages).
-  `error` answers `error_status` (default 500) and stores nothing; `slow` waits `delay_seconds` first;
+  `error` answers `error_status` (default 500) and stores nothing; `slow` reads the request, then waits
+  `delay_seconds` before storing and answering (a caller that stops waiting still has its text sent);
   `drop_receipts` accepts but never reports the messages accepted while it is set.
 
 `GET /messages?provider=&to=&limit=` lists accepted texts newest first; `GET /stats` gives the counters.
 State lives in SQLite under the store directory (`gaap.embedded.inbox.SmsStore`): it survives restarts
 (receipts still due are resumed at start-up) and other processes can read it.
-Run: `python -m gaap.embedded.fake_sms --port 8026 --store var/sms`.
+Run: `python -m gaap.embedded.fake_sms --port 8026 --store var/sms`; credentials come from `--auth
+PROVIDER=USER:PASSWORD` or, kept off the command line, `FAKE_SMS_AUTH=PROVIDER=USER:PASSWORD,...` (what
+`gaap up` uses, with a password made for its data dir).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import argparse
 import asyncio
 import base64
 import hmac
+import os
 import signal
 import time
 import uuid
@@ -56,6 +60,8 @@ PROVIDERS = ("mmg", "firetext")
 MODES = ("ok", "error", "slow", "drop_receipts")
 _RESERVED = {"control", "messages", "stats"}
 _MAX_DELAY = 600.0
+#: `PROVIDER=USER:PASSWORD[,...]`: the credentials, from the environment rather than the command line.
+AUTH_ENV = "FAKE_SMS_AUTH"
 
 
 def default_credentials(provider: str) -> tuple[str, str]:
@@ -265,12 +271,14 @@ class FakeSmsProvider:
         if control["mode"] == "error":
             self.store.count(provider, "errors")
             raise Refused(int(control["error_status"]), "injected_error", f"{provider} is failing (injected)")
-        if control["mode"] == "slow":
-            await asyncio.sleep(float(control["delay_seconds"]))
         body = await _json_object(request)
         reference, to, content = (str(_text_field(body, n)) for n in ("reference", "to", "content"))
         sender = _text_field(body, "sender", required=False)
         receipt_url = _text_field(body, "receipt_url", required=False)
+        if control["mode"] == "slow":
+            # The request has been read: like a real provider, the fake keeps the text even if the caller stops
+            # waiting for the answer (the "answer lost" case a retry with the same reference must survive).
+            await asyncio.sleep(float(control["delay_seconds"]))
         if receipt_url is None and self.receipt_url:
             receipt_url = self.receipt_url.format(provider=provider)
         state = "dropped" if control["mode"] == "drop_receipts" else "due" if receipt_url else "none"
@@ -401,10 +409,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     gaap_logging.configure("fake-sms", level=args.log_level)
+    try:
+        from_env = [_credential(part.strip()) for part in os.environ.get(AUTH_ENV, "").split(",") if part.strip()]
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"{AUTH_ENV}: {exc}")
     app = create_fake_sms_app(
         args.store,
         tuple(args.providers or PROVIDERS),
-        credentials=dict(args.auth),
+        credentials=dict([*from_env, *args.auth]),
         inbound_url=args.inbound_url,
         receipt_url=args.receipt_url,
         receipt_delay_seconds=args.receipt_delay,

@@ -5,6 +5,10 @@ databases brought to their latest migration (`gaap migrate`, its own step, befor
 then every role as a supervised child: the development SMTP sink and fake SMS provider, the three services, and
 the gateway last, on the public port. When all answer `/readyz` it prints the console URL and the demo
 credentials and writes `<data-dir>/demo.json`. Ctrl-C or SIGTERM stops every child and the Redis server.
+
+Both delivery doubles post back through the gateway as real providers would: the SMTP sink its email receipts,
+the fake SMS provider (`mmg` and `firetext`) its delivery receipts and the texts people send to the demo
+service's inbound number (`notify.inbound_number` in `demo.json`; post one to `<fake_sms_url>/mmg/inbound`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import secrets
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaap.cli.components import with_workers
 from gaap.embedded.ports import free_port, port_is_open
@@ -27,11 +32,18 @@ from gaap.embedded.redis_server import RedisServer
 from gaap.embedded.supervisor import ChildSpec, Supervisor
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 SERVICES = ("notify", "pay", "identity")
 CONSOLE_EMAIL = "admin@demo.gaap.test"
 #: The SMTP sink plays notify's email provider: its name in `sent_by` and in the receipt path.
 EMAIL_PROVIDER = "smtp"
 SINK_RECEIPT_USER = "smtp-sink"
+#: The fake SMS provider plays both of notify's SMS providers.
+SMS_PROVIDERS = ("mmg", "firetext")
+#: The demo service's inbound number (Ofcom's drama range), received through `mmg`.
+DEMO_INBOUND_NUMBER = "447700900999"
 
 
 def _key(nbytes: int = 32) -> str:
@@ -52,6 +64,7 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         "csrf_secret": _key,
         "console_password": lambda: secrets.token_urlsafe(12),
         "email_receipt_password": _key,
+        "sms_provider_password": _key,
     }
     values = {name: existing.get(name) or make() for name, make in wanted.items()}
     if values != existing:
@@ -73,6 +86,8 @@ def child_environment(
     public = f"http://127.0.0.1:{port}"
     master = parse_keyring(values["principal_keys"])
     receipt_credentials = f"{SINK_RECEIPT_USER}:{values['email_receipt_password']}"
+    # The fake takes the same credentials on its API and sends them with its receipts and inbound texts.
+    sms_credentials = ",".join(f"{name}={name}:{values['sms_provider_password']}" for name in SMS_PROVIDERS)
     env = {
         "GAAP_ENV": "development",
         "GAAP_DATA_DIR": str(data_dir),
@@ -89,7 +104,11 @@ def child_environment(
         "NOTIFY_EMAIL_PROVIDER": EMAIL_PROVIDER,
         "NOTIFY_EMAIL_RECEIPT_CREDENTIALS": receipt_credentials,
         "SMTP_SINK_RECEIPT_AUTH": receipt_credentials,
+        # Texts go to the fake SMS provider, which posts receipts and inbound texts back through the gateway.
         "NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{sms_port}",
+        "NOTIFY_SMS_PROVIDER_CREDENTIALS": sms_credentials,
+        "NOTIFY_SMS_WEBHOOK_CREDENTIALS": sms_credentials,
+        "FAKE_SMS_AUTH": sms_credentials,
         "NOTIFY_DEV_MAILDIR": str(data_dir / "mail"),
         "NOTIFY_DEV_SMS_STORE": str(data_dir / "sms"),
     }
@@ -117,14 +136,46 @@ async def _seed(data_dir: Path, console_email: str) -> dict[str, Any]:
             result = await seed(
                 session, KeyMaterial.from_settings(settings), console_email=console_email, previous=previous
             )
+            await _allow_inbound_texts(session, result.service_id)
     finally:
         await db.dispose()
     return result.__dict__
 
 
-async def _demo_notify(gateway_url: str, templates_key: str) -> dict[str, str]:
-    """Tell notify about the seeded services now (rather than at the gateway worker's next sweep), then make the
-    demo templates through notify's API."""
+async def _allow_inbound_texts(session: AsyncSession, service_id: str) -> None:
+    """Give the demo service notify's `inbound_sms` permission (pushed to notify with the service), so the texts
+    sent to its inbound number are kept for it."""
+    from gateway.tenants import service as tenants
+    from services.notify.tenancy.service import DEFAULT_PERMISSIONS
+
+    service = await tenants.require_service(session, uuid.UUID(service_id))
+    notify = dict((service.settings or {}).get("notify", {}))
+    permissions = set(notify.get("permissions") or DEFAULT_PERMISSIONS)
+    if "inbound_sms" not in permissions:
+        notify["permissions"] = sorted(permissions | {"inbound_sms"})
+        await tenants.update_service(session, service.id, actor="seed", settings={"notify": notify})
+
+
+async def _demo_inbound_number(service_id: str) -> str:
+    """Assign the demo service its inbound number in notify (once notify holds the service)."""
+    from gaap.db.engine import Database
+    from services.notify.inbound.service import assign_inbound_number
+    from services.notify.settings import NotifySettings
+
+    db = Database(NotifySettings().database_url, pool_size=1)
+    try:
+        async with db.write_session() as session:
+            number = await assign_inbound_number(
+                session, number=DEMO_INBOUND_NUMBER, provider=SMS_PROVIDERS[0], service_id=uuid.UUID(service_id)
+            )
+            return number.number
+    finally:
+        await db.dispose()
+
+
+async def _demo_notify(gateway_url: str, templates_key: str, service_id: str) -> dict[str, str]:
+    """Tell notify about the seeded services now (rather than at the gateway worker's next sweep), then give the
+    demo service its inbound number and make the demo templates through notify's API."""
     from gaap.db.engine import Database
     from gateway.demo_templates import ensure_demo_templates
     from gateway.settings import GatewaySettings
@@ -138,11 +189,14 @@ async def _demo_notify(gateway_url: str, templates_key: str) -> dict[str, str]:
     finally:
         await pusher.close()
         await db.dispose()
+    inbound_number = await _demo_inbound_number(service_id)
     ids = await ensure_demo_templates(gateway_url, templates_key)
-    return {**ids, "inbox_url": f"{gateway_url}/v2/inbox/emails"}
+    return {**ids, "inbox_url": f"{gateway_url}/v2/inbox/emails", "inbound_number": inbound_number}
 
 
-def demo_document(*, port: int, data_dir: Path, seeded: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+def demo_document(
+    *, port: int, data_dir: Path, seeded: dict[str, Any], values: dict[str, str], sms_port: int
+) -> dict[str, Any]:
     gateway_url = f"http://127.0.0.1:{port}"
     previous_path = data_dir / "demo.json"
     document: dict[str, Any] = json.loads(previous_path.read_text()) if previous_path.exists() else {}
@@ -156,6 +210,8 @@ def demo_document(*, port: int, data_dir: Path, seeded: dict[str, Any], values: 
             },
             "organisation_id": seeded["organisation_id"],
             "service_id": seeded["service_id"],
+            # Where to post a text "from a phone" to the demo service's inbound number (see the module docstring).
+            "fake_sms_url": f"http://127.0.0.1:{sms_port}",
         }
     )
     document.setdefault("notify", {}).update(seeded["notify_keys"])
@@ -187,6 +243,8 @@ def _children(
     smtp = [python, "-m", "gaap.embedded.smtp_sink", "--host", local, "--port", str(smtp_port)]
     smtp += ["--receipt-url", f"http://{local}:{port}/notifications/email/{EMAIL_PROVIDER}"]
     sms = [python, "-m", "gaap.embedded.fake_sms", "--host", local, "--port", str(sms_port)]
+    sms += ["--receipt-url", f"http://{local}:{port}/notifications/sms/{{provider}}"]
+    sms += ["--inbound-url", f"http://{local}:{port}/notifications/sms/receive/{{provider}}"]
     specs = [
         ChildSpec("smtp-sink", [*smtp, "--maildir", str(data_dir / "mail")], env=env),
         ChildSpec("fake-sms", [*sms, "--store", str(data_dir / "sms")], env=env),
@@ -262,7 +320,7 @@ def up(
         say(f"redis: {redis.url}; migrating the databases in {data_dir}")
         subprocess.run([sys.executable, "-m", "gaap.cli.main", "migrate"], env=child_env, check=True)
         seeded = asyncio.run(_seed(data_dir, CONSOLE_EMAIL))
-        document = demo_document(port=port, data_dir=data_dir, seeded=seeded, values=values)
+        document = demo_document(port=port, data_dir=data_dir, seeded=seeded, values=values, sms_port=sms_port)
         _write_json(data_dir / "demo.json", document)
         child_env.update(
             {
@@ -275,7 +333,9 @@ def up(
 
         async def when_ready() -> None:
             try:
-                document["notify"].update(await _demo_notify(document["gateway_url"], seeded["templates_key"]))
+                document["notify"].update(
+                    await _demo_notify(document["gateway_url"], seeded["templates_key"], seeded["service_id"])
+                )
                 _write_json(data_dir / "demo.json", document)
             except Exception as exc:  # the platform runs; only the demo templates are missing
                 say(f"could not create the demo templates: {exc!r}")

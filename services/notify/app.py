@@ -11,6 +11,7 @@ from gaap.app import Component, build_app
 from gaap.crypto import SecretBox, register_box
 from gaap.jobs import JobQueue
 from services.notify.inbound.endpoints import router as inbound_router
+from services.notify.inbound.endpoints import webhook as inbound_webhook_router
 from services.notify.inbox.endpoints import router as inbox_router
 from services.notify.letters.endpoints import router as letters_router
 from services.notify.limits.counters import DailyCounts
@@ -60,6 +61,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 notifications_router,
                 letters_router,
                 inbound_router,
+                inbound_webhook_router,
                 inbox_router,
                 receipts_router,
                 templates_router,

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gaap.settings import DEV_ENCRYPTION_KEY, ComponentSettings
+
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+def _name(value: str) -> str:
+    name = value.strip()
+    if not _PROVIDER_NAME.match(name):
+        raise ValueError(f"{name!r} is not a provider name (lower-case letters, digits, '-' and '_')")
+    return name
+
+
+@lru_cache(maxsize=16)
+def provider_weights(raw: str) -> Mapping[str, int]:
+    """`mmg:51,firetext:49` → {"mmg": 51, "firetext": 49}: each provider's resting weight, 0 to 100.
+
+    Parsed once per distinct value (the settings are read on every receipt), and read-only, since it is shared.
+    """
+    weights: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, _, weight = part.partition(":")
+        if not weight.strip().isdigit() or not 0 <= int(weight) <= 100:
+            raise ValueError(f"{part!r}: write each provider as name:weight, a weight from 0 to 100")
+        weights[_name(name)] = int(weight)
+    if not weights:
+        raise ValueError("name at least one provider, as name:weight")
+    return MappingProxyType(weights)
+
+
+@lru_cache(maxsize=16)
+def provider_names(raw: str) -> frozenset[str]:
+    """`mmg,firetext` → {"mmg", "firetext"}."""
+    return frozenset(_name(part) for part in raw.split(",") if part.strip())
+
+
+@lru_cache(maxsize=16)
+def provider_credentials(raw: str) -> Mapping[str, str]:
+    """`mmg=user:password,firetext=user:password` → {"mmg": "user:password", ...} (a password may not hold `,`)."""
+    found: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, equals, pair = part.partition("=")
+        user, colon, password = pair.partition(":")
+        if not (equals and colon and user and password):
+            raise ValueError("write each provider's credentials as provider=user:password")
+        found[_name(name)] = pair
+    return MappingProxyType(found)
 
 
 class NotifySettings(ComponentSettings):
@@ -45,6 +94,51 @@ class NotifySettings(ComponentSettings):
     email_provider: str = "smtp"
     #: `user:password` the email provider sends with its receipts (HTTP Basic). Empty: every receipt is refused.
     email_receipt_credentials: SecretStr = SecretStr("")
+    #: The SMS providers texts are sent through and their resting weights (notify spec §16.4), `name:weight,...`:
+    #: each text goes to one of them by weighted random choice, and errors move weight from one to the other.
+    #: Adapters exist for `mmg` and `firetext`.
+    sms_providers: str = "mmg:51,firetext:49"
+    #: Those of `sms_providers` that can send to international numbers (§16.1), comma-separated.
+    sms_international_providers: str = "mmg"
+    #: Where the providers' HTTP APIs are: provider `<name>` at `<url>/<name>/messages` (the fake provider of
+    #: `gaap up`, `gaap.embedded.fake_sms`, serves both there).
+    sms_provider_url: str = "http://127.0.0.1:8026"
+    #: How notify signs in to each provider's API (HTTP Basic): `mmg=user:password,firetext=user:password`.
+    sms_provider_credentials: SecretStr = SecretStr("")
+    #: What each provider sends with its receipts and inbound texts (HTTP Basic), in the same form. A provider
+    #: missing here has every webhook refused.
+    sms_webhook_credentials: SecretStr = SecretStr("")
+    #: How long one hand-over to an SMS provider may take before it counts as a provider exception (§16.3);
+    #: below the delivery lease, which the worker checks at start-up.
+    sms_timeout_seconds: float = 20.0
+
+    @field_validator("sms_providers", "sms_international_providers")
+    @classmethod
+    def _providers(cls, value: str, info: ValidationInfo) -> str:
+        (provider_weights if info.field_name == "sms_providers" else provider_names)(value)
+        return value
+
+    @field_validator("sms_provider_credentials", "sms_webhook_credentials")
+    @classmethod
+    def _credentials(cls, value: SecretStr) -> SecretStr:
+        provider_credentials(value.get_secret_value())
+        return value
+
+    @property
+    def sms_resting_weights(self) -> Mapping[str, int]:
+        return provider_weights(self.sms_providers)
+
+    @property
+    def sms_international(self) -> frozenset[str]:
+        return provider_names(self.sms_international_providers)
+
+    def sms_api_credentials(self, provider: str) -> str | None:
+        """`user:password` for `provider`'s API, or None."""
+        return provider_credentials(self.sms_provider_credentials.get_secret_value()).get(provider)
+
+    def sms_webhook_credential(self, provider: str) -> str | None:
+        """`user:password` that `provider` posts its receipts and inbound texts with, or None."""
+        return provider_credentials(self.sms_webhook_credentials.get_secret_value()).get(provider)
 
     @property
     def public_root(self) -> str:

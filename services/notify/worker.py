@@ -1,5 +1,5 @@
 """Notify's worker role (`gaap worker notify`): delivery lanes, the sweeps that make the queue lossless, the hourly
-72-hour timeout and the nightly retention purge (notify spec §16)."""
+72-hour timeout, the SMS providers' return to resting weights and the nightly retention purge (notify spec §16)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaap.db.engine import Database
 from gaap.jobs import Cron, WorkerSpec
+from gaap.redis import create_redis
 from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
 from services.notify.delivery import tasks
 from services.notify.delivery.email import EMAIL, EmailProvider
+from services.notify.delivery.failover import FailoverRules, ProviderWeights
 from services.notify.delivery.history import purge_job
+from services.notify.delivery.providers import Ctx, clock
+from services.notify.delivery.sms import SMS, SmsChannel
+from services.notify.delivery.sms_api import ADAPTERS, SmsApi, http_client
 from services.notify.delivery.smtp import SmtpRelay, SmtpTarget
 from services.notify.delivery.timeouts import timeout_job
 from services.notify.letters import service as letters
@@ -60,10 +65,47 @@ def smtp_target(settings: NotifySettings) -> SmtpTarget:
     return target
 
 
+def check_sms_settings(settings: NotifySettings) -> None:
+    """Refuse SMS providers without an adapter, international ones not among them, or a timeout past the lease."""
+    names = set(settings.sms_resting_weights)
+    if unknown := names - set(ADAPTERS):
+        raise ConfigurationError(f"NOTIFY_SMS_PROVIDERS: no adapter for {', '.join(sorted(unknown))}")
+    if stray := settings.sms_international - names:
+        raise ConfigurationError(f"NOTIFY_SMS_INTERNATIONAL_PROVIDERS: not in NOTIFY_SMS_PROVIDERS: {sorted(stray)}")
+    if not 0 < settings.sms_timeout_seconds < tasks.LEASE.total_seconds():
+        raise ConfigurationError(
+            f"NOTIFY_SMS_TIMEOUT_SECONDS must be above 0 and below the {tasks.LEASE.total_seconds():g} s lease"
+        )
+
+
+def sms_channel(settings: NotifySettings, db: Database, records: Records) -> SmsChannel:
+    """The SMS providers' APIs on one pooled HTTP client, and their weights in Redis."""
+    client = http_client(settings.sms_timeout_seconds)
+    apis = {
+        name: SmsApi(
+            name,
+            client,
+            base_url=settings.sms_provider_url,
+            credentials=settings.sms_api_credentials(name),
+            timeout=settings.sms_timeout_seconds,
+        )
+        for name in settings.sms_resting_weights
+    }
+    weights = ProviderWeights(create_redis(settings.redis_url), settings.sms_resting_weights)
+    return SmsChannel(db, records, apis, weights, international=settings.sms_international)
+
+
+async def rest_sms_weights(ctx: Ctx) -> None:
+    """Every 5 minutes (§16.4): SMS provider weights unchanged for 15 minutes step back towards resting."""
+    channel: SmsChannel = ctx[SMS]
+    await channel.weights.return_to_resting(clock(ctx))
+
+
 def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettings | None = None) -> WorkerSpec:
     settings = settings or NotifySettings()
     delivery = delivery or DeliverySettings()
     target = smtp_target(settings)  # checked now, so a bad configuration stops the process before it serves
+    check_sms_settings(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx[letters.SCANNER] = build_scanner(ScannerSettings(), settings.platform)  # `none` refused outside dev
@@ -74,10 +116,13 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         records = Records(ctx["db"], None)
         relay = SmtpRelay(target, timeout=settings.smtp_timeout_seconds, local_hostname=settings.email_domain)
         ctx[EMAIL] = EmailProvider(relay, records, domain=settings.email_domain, name=settings.email_provider)
+        ctx[SMS] = sms_channel(settings, ctx["db"], records)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if EMAIL in ctx:
             await ctx[EMAIL].close()
+        if SMS in ctx:
+            await ctx[SMS].close()
         await ctx["db"].dispose()
 
     return WorkerSpec(
@@ -91,6 +136,8 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
             Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2)),
             # notify spec §16.5: hourly (GOV.UK: nightly).
             Cron("timeout-sending", timeout_job, every=timedelta(hours=1), timeout=timedelta(minutes=30)),
+            # notify spec §16.4: every 5 minutes.
+            Cron("sms-weights", rest_sms_weights, every=FailoverRules().rest_every, timeout=timedelta(minutes=1)),
         ],
         on_startup=startup,
         on_shutdown=shutdown,

@@ -15,6 +15,9 @@ from pydantic import SecretStr
 
 from gaap.db.engine import Database
 from gaap.db.migrate import upgrade
+from gaap.embedded.fake_sms import PROVIDERS as SMS_PROVIDERS
+from gaap.embedded.fake_sms import create_fake_sms_app, default_credentials
+from gaap.embedded.inbox import SmsStore
 from gaap.principal import PrincipalSigner
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 from gateway.app import create_app as create_gateway
@@ -30,6 +33,9 @@ from tests.support import serve_in_thread
 ROOT = Path(__file__).resolve().parents[2]
 #: What the email provider (the SMTP sink in the delivery tests) sends with its receipts.
 EMAIL_RECEIPT_USER, EMAIL_RECEIPT_PASSWORD = "smtp-sink", "receipt-test-password"
+#: The SMS providers' credentials (the fake provider's defaults): on their API, and with their receipts and
+#: inbound texts (`provider=user:password,...`, as in `NOTIFY_SMS_*_CREDENTIALS`).
+SMS_CREDENTIALS = ",".join(f"{name}={':'.join(default_credentials(name))}" for name in SMS_PROVIDERS)
 
 
 @dataclass
@@ -52,6 +58,7 @@ def notify_settings(db_url: str, redis_url: str, public: str) -> NotifySettings:
         principal_keys=SecretStr(format_keyring([(kid, derive_audience_key(master, "notify"))])),
         public_base_url=public,
         email_receipt_credentials=SecretStr(f"{EMAIL_RECEIPT_USER}:{EMAIL_RECEIPT_PASSWORD}"),
+        sms_webhook_credentials=SecretStr(SMS_CREDENTIALS),
     )
 
 
@@ -163,3 +170,64 @@ def change_service(rig: NotifyRig, **changes: object) -> None:
             await db.dispose()
 
     asyncio.run(work())
+
+
+@dataclass
+class SmsFake:
+    """The fake SMS provider (`gaap.embedded.fake_sms`, both `mmg` and `firetext`) served over real HTTP, posting
+    its receipts and inbound texts to the rig's gateway as the real providers would."""
+
+    url: str
+    store: Path
+
+    def control(self, provider: str, **settings: object) -> None:
+        """Fault settings for one provider (omitted ones back to their defaults)."""
+        answer = httpx.put(f"{self.url}/control/{provider}", json=settings)
+        assert answer.status_code == 200, answer.text
+
+    def reset(self) -> None:
+        assert httpx.post(f"{self.url}/control/reset").status_code == 200
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        stats: dict[str, dict[str, int]] = httpx.get(f"{self.url}/stats").json()
+        return stats
+
+    def copies(self, reference: object) -> list[tuple[str, str, str | None]]:
+        """(provider, content, sender) of every text the fake holds with this reference."""
+        store = SmsStore(self.store)
+        try:
+            rows = store.conn.execute(
+                "SELECT provider, content, sender FROM messages WHERE reference = ? ORDER BY seq", (str(reference),)
+            ).fetchall()
+        finally:
+            store.close()
+        return [(row["provider"], row["content"], row["sender"]) for row in rows]
+
+    def reported(self, reference: object) -> str | None:
+        """The last status the fake's receipts reported for this reference (`accepted` before any)."""
+        store = SmsStore(self.store)
+        try:
+            row = store.conn.execute("SELECT status FROM messages WHERE reference = ?", (str(reference),)).fetchone()
+        finally:
+            store.close()
+        return str(row["status"]) if row else None
+
+    def text_in(self, provider: str, *, to: str, sender: str, content: str) -> httpx.Response:
+        """Someone texts one of our numbers through `provider`."""
+        body = {"to": to, "from": sender, "content": content}
+        return httpx.post(f"{self.url}/{provider}/inbound", json=body, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def sms_fake(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsFake]:
+    store = tmp_path_factory.mktemp("sms")
+    app = create_fake_sms_app(
+        store,
+        receipt_url=f"{notify_rig.url}/notifications/sms/{{provider}}",
+        inbound_url=f"{notify_rig.url}/notifications/sms/receive/{{provider}}",
+        receipt_delay_seconds=0.05,
+        receipt_attempts=6,
+        receipt_retry_seconds=0.1,
+    )
+    with serve_in_thread(app, lifespan="on") as url:
+        yield SmsFake(url, store)

@@ -5,6 +5,8 @@
   re-queue work whose job was lost.
 - `providers`: what a channel's sender reports (`HandedOver`) and raises (`ProviderError`).
 - `email`: the email channel, a row written as a MIME message; `smtp`: the worker's SMTP session (aiosmtplib).
+- `sms`: the SMS channel (render, choose a provider, pin it, hand over); `sms_api`: the providers' HTTP APIs
+  (`mmg`, `firetext`); `failover`: the providers' weights in Redis, shifted by errors and returned to rest.
 - `timeouts`: the hourly move of emails and texts still waiting for a receipt after 72 hours.
 - `history`: retention, the nightly move of expired rows to `notification_history` without personal data.
 

@@ -9,14 +9,16 @@ the row once (ARCHITECTURE rule 3).
 Test keys never reach a provider (§3.3, §16.5): the simulator accepts every message at once, and a deferred
 `simulate_receipt` job sets the outcome §3.5 gives the recipient a moment later, like a provider's receipt.
 
-Real providers plug in per channel through `PROVIDERS` (email today: `email`, over SMTP). Until a channel has one,
-`deliver` leaves its live and team rows exactly as they are (`created`, unclaimed, due): nothing has been tried, so
-nothing has failed, and the sweeps leave them alone too.
+Real providers plug in per channel through `PROVIDERS` (`email` over SMTP; `sms` through the SMS providers with
+failover between them). Until a channel has one (letters), `deliver` leaves its live and team rows exactly as they
+are (`created`, unclaimed, due): nothing has been tried, so nothing has failed, and the sweeps leave them alone too.
 
 A sender that fails (§16.3) puts the row back to `created`, due again at once after the first failure and 300 s
 later after each further one, with a `deliver` job on the `retry` lane; after 48 retries, or at once when the
 provider refused the message for good, the row becomes `technical-failure`. The policy reads the row's own
-`attempt` (one per claim), so it survives restarts, and every write is fenced by that attempt.
+`attempt` (one per claim), so it survives restarts, and every write is fenced by that attempt. When the provider
+certainly does not have the message (`ProviderError.unsent`), that write also clears `sent_by`, where a channel
+with several providers notes the one it is trying, so the next attempt may choose another.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gaap.jobs import Sweep, claim, retry_at, transition
 from gaap.logging import get_logger
 from services.notify.delivery.email import deliver_email
 from services.notify.delivery.providers import CLOCK, Ctx, HandedOver, ProviderError, Sender, clock
+from services.notify.delivery.sms import deliver_sms
 from services.notify.notifications.models import Notification
 from services.notify.notifications.service import lane_for
 from services.notify.recipients import simulated_email_status, simulated_sms_status
@@ -84,7 +87,7 @@ async def simulate(ctx: Ctx, notification: Notification) -> HandedOver:
 
 #: Real delivery, by notification type ("sms", "email", "letter"). A channel missing here is not delivered
 #: yet, and its live and team rows wait in `created`.
-PROVIDERS: dict[str, Sender] = {"email": deliver_email}
+PROVIDERS: dict[str, Sender] = {"email": deliver_email, "sms": deliver_sms}
 
 
 def retry_due(attempt: int, now: datetime) -> datetime | None:
@@ -131,6 +134,8 @@ async def deliver(ctx: Ctx, ident: str) -> None:
     values: dict[str, Any] = {"sent_at": now, "sent_by": handed.sent_by, "updated_at": now}
     if handed.reference is not None:
         values["reference"] = handed.reference
+    if handed.billable_units is not None:
+        values["billable_units"] = handed.billable_units
     if handed.receipt_due is not None:
         values["next_attempt_at"] = handed.receipt_due  # so the receipt sweep can tell when it is overdue
     async with db.write_session() as session:
@@ -158,6 +163,9 @@ async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception
         log.error("notify.delivery.sender_failed", id=str(ident), attempt=attempt, exc_info=error)
     retryable = error.retryable if isinstance(error, ProviderError) else True
     due = retry_due(attempt, now) if retryable else None
+    values: dict[str, Any] = {"updated_at": now}
+    if isinstance(error, ProviderError) and error.unsent:
+        values["sent_by"] = None  # the provider has nothing: the next attempt may go to another one
     async with db.write_session() as session:
         if due is not None:
             changed = await retry_at(
@@ -168,7 +176,7 @@ async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception
                 when=due,
                 error=str(error),
                 expected_attempt=attempt,
-                updated_at=now,
+                **values,
             )
         else:
             changed = await transition(
@@ -178,7 +186,7 @@ async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception
                 from_status="created",
                 to_status="technical-failure",
                 expected_attempt=attempt,
-                updated_at=now,
+                **values,
             )
     if not changed:
         return  # a later claim has taken the row over

@@ -46,4 +46,8 @@ class InboundSms(Base):
     content: Mapped[str] = mapped_column(EncryptedText("notify"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
-    __table_args__ = (Index("ix_inbound_sms_service_id_created_at", "service_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_inbound_sms_service_id_created_at", "service_id", "created_at"),
+        #: A provider that re-posts a message (it missed our 200) has it stored once.
+        Index("uq_inbound_sms_provider_provider_reference", "provider", "provider_reference", unique=True),
+    )

@@ -1,5 +1,5 @@
-"""The email receipt webhook. New (GOV.UK's own receipt routes take each provider's native format), so it answers
-errors in the platform envelope."""
+"""The receipt webhooks of the email provider and the SMS providers. New (GOV.UK's own receipt routes take each
+provider's native format), so they answer errors in the platform envelope."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from gaap.app import family_route
 from gaap.db.base import utcnow
 from gaap.db.deps import DbSession
 from services.notify.receipts import service as receipts
-from services.notify.receipts.auth import EmailReceiptProvider
-from services.notify.receipts.schemas import EmailReceipt, ReceiptAnswer
+from services.notify.receipts.auth import EmailReceiptProvider, SmsWebhookProvider
+from services.notify.receipts.schemas import EmailReceipt, ReceiptAnswer, SmsReceipt
 
 router = APIRouter(
     route_class=family_route("platform"),
@@ -33,3 +33,9 @@ async def email_receipt(
     return await receipts.apply_email_receipt(
         session, provider, receipt, email_domain=settings.email_domain, now=utcnow()
     )
+
+
+@router.post("/notifications/sms/{provider}", response_model=ReceiptAnswer)
+async def sms_receipt(provider: SmsWebhookProvider, receipt: SmsReceipt, session: DbSession) -> ReceiptAnswer:
+    """A delivery receipt from an SMS provider: sets the text's status (idempotent)."""
+    return await receipts.apply_sms_receipt(session, provider, receipt, now=utcnow())

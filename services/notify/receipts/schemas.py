@@ -1,8 +1,9 @@
-"""The email receipt a provider posts, and notify's answer.
+"""The receipts providers post, and notify's answer.
 
-A provider names the message by the `Message-ID` notify gave it (`<notification_id@NOTIFY_EMAIL_DOMAIN>`, angle
-brackets optional), so no lookup table is needed: the id is in the reference. `status` is the provider's outcome in
-the words of §16.5.
+A provider names the message by the reference notify gave it, so no lookup table is needed: the id is in the
+reference. The email provider uses the `Message-ID` (`<notification_id@NOTIFY_EMAIL_DOMAIN>`, angle brackets
+optional); an SMS provider the `reference` of the send call, the notification id itself. `status` is the
+provider's outcome in the words of §16.5.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ class EmailReceipt(BaseModel):
 
     message_id: str = Field(min_length=3, max_length=998, description="The Message-ID notify sent the email with")
     status: Literal["delivered", "permanent-bounce", "transient-bounce"]
+    timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
+
+
+#: §16.5, the SMS adapters' codes (`mmg` and `firetext` speak the development provider's API, whose codes are
+#: these words already). `pending` is interim; a decline after it becomes `temporary-failure` (`service`).
+SMS_OUTCOMES: dict[str, str] = {
+    "delivered": "delivered",
+    "pending": "pending",
+    "temporary-failure": "temporary-failure",
+    "permanent-failure": "permanent-failure",
+}
+
+
+class SmsReceipt(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reference: str = Field(min_length=1, max_length=255, description="The reference notify sent the text with")
+    id: str | None = Field(default=None, max_length=255, description="The provider's own message id")
+    status: Literal["delivered", "pending", "temporary-failure", "permanent-failure"]
     timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
 
 

@@ -1,15 +1,19 @@
-"""The delivery tests' fixtures: the rig's notify database, and one development SMTP sink for the session that posts
-its receipts back through the rig's gateway, as a provider would."""
+"""The delivery tests' fixtures: the rig's notify database, one development SMTP sink for the session that posts
+its receipts back through the rig's gateway, as a provider would, and the SMS providers' shared weights (the fake
+SMS provider itself is the notify tests' `sms_fake`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis.asyncio import Redis
 
 from gaap.db import Database
 from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
-from tests.notify.conftest import EMAIL_RECEIPT_PASSWORD, EMAIL_RECEIPT_USER, NotifyRig
+from services.notify.delivery.failover import ProviderWeights
+from services.notify.settings import NotifySettings, provider_weights
+from tests.notify.conftest import EMAIL_RECEIPT_PASSWORD, EMAIL_RECEIPT_USER, NotifyRig, SmsFake
 
 #: How long the sink holds back its answer to an `smtp-slow` recipient: longer than the workers' timeout there.
 SLOW_REPLY_SECONDS = 3.0
@@ -33,3 +37,17 @@ def email_sink(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) 
     )
     with SmtpSink(tmp_path_factory.mktemp("mail"), receipts=receipts, slow_reply_seconds=SLOW_REPLY_SECONDS) as sink:
         yield sink
+
+
+@pytest.fixture
+async def weights(notify_rig: NotifyRig, sms_fake: SmsFake) -> AsyncIterator[ProviderWeights]:
+    """The SMS providers' shared weights, at rest with no errors counted, and the fake provider without faults,
+    before and after the test (other tests' workers may have counted errors against a provider)."""
+    redis = Redis.from_url(notify_rig.redis_url)
+    shared = ProviderWeights(redis, provider_weights(NotifySettings.model_fields["sms_providers"].default))
+    await shared.reset()
+    sms_fake.reset()
+    yield shared
+    await shared.reset()
+    sms_fake.reset()
+    await redis.aclose()

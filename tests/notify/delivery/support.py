@@ -1,5 +1,6 @@
 """Helpers shared by the delivery tests: notify's worker run in-process against the rig (a real notify behind a real
-gateway, PostgreSQL, Redis) and the development SMTP sink, and small readers of the rows it changes."""
+gateway, PostgreSQL, Redis), the development SMTP sink and (where a test passes it) the fake SMS provider, and small
+readers of the rows it changes."""
 
 from __future__ import annotations
 
@@ -16,18 +17,13 @@ from notifications_python_client.notifications import NotificationsAPIClient
 from pydantic import SecretStr
 
 from gaap.db import Database, utcnow
-from gaap.embedded.inbox import (
-    EmailSummary,
-    get_email,
-    iter_maildir_files,
-    normalise_message_id,
-)
+from gaap.embedded.inbox import EmailSummary, get_email, iter_maildir_files, normalise_message_id
 from gaap.embedded.smtp_sink import SmtpSink
 from gaap.jobs import JobQueue, WorkerSpec, serve
 from services.notify.notifications.models import Notification
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliverySettings, worker_spec
-from tests.notify.conftest import NotifyRig, notify_settings
+from tests.notify.conftest import SMS_CREDENTIALS, NotifyRig, SmsFake, notify_settings
 
 RECEIPT_DELAY = 0.2
 PERSONALISATION = {"name": "Ada", "code": "123456"}
@@ -35,25 +31,26 @@ EMAIL_PERSONALISATION = {"name": "Ada", "date": "1 May", "urgent": ""}
 EMAIL_DOMAIN = NotifySettings.model_fields["email_domain"].default
 
 
-def worker_settings(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> NotifySettings:
-    """The rig's notify settings, delivering email to `sink`."""
+def worker_settings(rig: NotifyRig, sink: SmtpSink, *, sms: SmsFake | None = None, **overrides: Any) -> NotifySettings:
+    """The rig's notify settings, delivering email to `sink` and texts to `sms`."""
     settings = notify_settings(rig.notify_db, rig.redis_url, "http://127.0.0.1")
-    values: dict[str, Any] = {
-        "smtp_url": SecretStr(f"smtp://127.0.0.1:{sink.port}"),
-        **overrides,
-    }
-    return settings.model_copy(update=values)
+    values: dict[str, Any] = {"smtp_url": SecretStr(f"smtp://127.0.0.1:{sink.port}")}
+    if sms is not None:
+        values |= {"sms_provider_url": sms.url, "sms_provider_credentials": SecretStr(SMS_CREDENTIALS)}
+    return settings.model_copy(update={**values, **overrides})
 
 
-def spec(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> WorkerSpec:
+def spec(rig: NotifyRig, sink: SmtpSink, *, sms: SmsFake | None = None, **overrides: Any) -> WorkerSpec:
     delivery = DeliverySettings(test_receipt_delay_seconds=RECEIPT_DELAY)
-    return worker_spec(worker_settings(rig, sink, **overrides), delivery)
+    return worker_spec(worker_settings(rig, sink, sms=sms, **overrides), delivery)
 
 
 @asynccontextmanager
-async def running_worker(rig: NotifyRig, sink: SmtpSink, **overrides: Any) -> AsyncIterator[None]:
+async def running_worker(
+    rig: NotifyRig, sink: SmtpSink, *, sms: SmsFake | None = None, **overrides: Any
+) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    worker = asyncio.create_task(serve(spec(rig, sink, **overrides), stop=stop, handle_signals=False))
+    worker = asyncio.create_task(serve(spec(rig, sink, sms=sms, **overrides), stop=stop, handle_signals=False))
     try:
         yield
     finally:
@@ -68,13 +65,7 @@ class RecordedJobs:
     queued: list[tuple[str, str, str, datetime | None]] = field(default_factory=list)
 
     async def enqueue(
-        self,
-        task: str,
-        ident: Any,
-        *,
-        lane: str,
-        defer_until: datetime | None = None,
-        dedupe_key: str | None = None,
+        self, task: str, ident: Any, *, lane: str, defer_until: datetime | None = None, dedupe_key: str | None = None
     ) -> bool:
         self.queued.append((task, str(ident), lane, defer_until))
         return True
@@ -85,10 +76,10 @@ class RecordedJobs:
 
 @asynccontextmanager
 async def handler_ctx(
-    rig: NotifyRig, sink: SmtpSink, *, jobs: Any = None, **overrides: Any
+    rig: NotifyRig, sink: SmtpSink, *, jobs: Any = None, sms: SmsFake | None = None, **overrides: Any
 ) -> AsyncIterator[dict[str, Any]]:
     """What the worker hands its handlers, for calling them directly."""
-    worker = spec(rig, sink, **overrides)
+    worker = spec(rig, sink, sms=sms, **overrides)
     ctx: dict[str, Any] = {"jobs": jobs or JobQueue.from_url(rig.redis_url, "notify")}
     assert worker.on_startup is not None and worker.on_shutdown is not None
     await worker.on_startup(ctx)
@@ -163,6 +154,12 @@ async def insert_row(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
     async with db.write_session() as session:
         session.add(row)
     return row.id
+
+
+async def insert_text(db: Database, rig: NotifyRig, **values: Any) -> uuid.UUID:
+    """A live key's text, as the API stores it (to a number the fake SMS provider reports `delivered`)."""
+    text: dict[str, Any] = {"key_type": "normal", "reply_to_text": "GOVUK", "billable_units": 1}
+    return await insert_row(db, rig, **{**text, **values})
 
 
 async def insert_email(db: Database, rig: NotifyRig, to: str, **values: Any) -> uuid.UUID:

@@ -185,14 +185,18 @@ async def test_an_inactive_service_is_a_technical_failure(
     assert copies_stored(email_sink, ident) == 0
 
 
-async def test_the_sweep_requeues_lost_emails_but_not_texts_without_a_provider(
+async def test_the_sweep_requeues_lost_emails_but_not_letters_without_a_provider(
     notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
 ) -> None:
     long_ago = utcnow() - timedelta(minutes=10)
     lost_email = str(
         await insert_email(db, notify_rig, unique_address("lost"), created_at=long_ago, next_attempt_at=long_ago)
     )
-    lost_text = str(await insert_row(db, notify_rig, key_type="normal", created_at=long_ago, next_attempt_at=long_ago))
+    lost_letter = str(
+        await insert_row(
+            db, notify_rig, key_type="normal", notification_type="letter", created_at=long_ago, next_attempt_at=long_ago
+        )
+    )
     sweeps = {s.name: s for s in tasks.sweeps()}
     assert set(sweeps) == {"created-test", "created-priority", "created-normal", "created-bulk", "test-receipts"}
     jobs = JobQueue.from_url(notify_rig.redis_url, "notify")
@@ -200,11 +204,11 @@ async def test_the_sweep_requeues_lost_emails_but_not_texts_without_a_provider(
     try:
         assert await sweep_once(db, jobs, sweeps["created-normal"]) >= 1
         assert await redis.exists(f"arq:job:{job_id('notify', 'deliver', lost_email)}")
-        assert not await redis.exists(f"arq:job:{job_id('notify', 'deliver', lost_text)}")
+        assert not await redis.exists(f"arq:job:{job_id('notify', 'deliver', lost_letter)}")
         async with running_worker(notify_rig, email_sink):
             await status_becomes(db, lost_email, "delivered")
     finally:
         await jobs.close()
         await redis.aclose()
-    text = await row_of(db, lost_text)
-    assert text is not None and (text.status, text.attempt) == ("created", 0)
+    letter = await row_of(db, lost_letter)
+    assert letter is not None and (letter.status, letter.attempt) == ("created", 0)

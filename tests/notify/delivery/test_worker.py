@@ -155,23 +155,6 @@ async def test_the_sweeps_requeue_rows_whose_jobs_were_lost(
     assert receipt is not None and receipt.status == "permanent-failure" and receipt.attempt == 1
 
 
-async def test_live_key_texts_are_left_until_sms_has_a_provider(
-    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
-) -> None:
-    template = notify_rig.templates["sms"]
-    live = await asyncio.to_thread(
-        client(notify_rig, "live").send_sms_notification, "07700900123", template, PERSONALISATION
-    )
-    async with running_worker(notify_rig, email_sink):
-        probe = await asyncio.to_thread(
-            client(notify_rig).send_sms_notification, "07700900123", template, PERSONALISATION
-        )
-        await final_in_api(client(notify_rig), probe["id"])  # the worker has been through the queues by now
-    row = await row_of(db, live["id"])
-    assert row is not None
-    assert (row.status, row.attempt, row.sent_at, row.sent_by) == ("created", 0, None, None)
-
-
 async def test_retention_moves_expired_rows_to_history_without_personal_data(
     notify_rig: NotifyRig, db: Database
 ) -> None:
@@ -227,6 +210,7 @@ def test_notify_has_a_worker_role() -> None:
     worker = resolve(component("notify").worker or "")(None)
     assert set(worker.lanes) == {"priority", "normal", "bulk", "retry", "test", "antivirus"}
     assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt", "check_precompiled"}
-    assert [c.name for c in worker.cron] == ["retention", "timeout-sending"]
+    assert [c.name for c in worker.cron] == ["retention", "timeout-sending", "sms-weights"]
     assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
     assert worker.cron[1].fields == {"hour": None, "minute": 0, "second": 0}  # hourly (§16.5)
+    assert worker.cron[2].fields["minute"] == set(range(0, 60, 5))  # every 5 minutes (§16.4)
