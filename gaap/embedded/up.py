@@ -50,6 +50,18 @@ def _key(nbytes: int = 32) -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
 
 
+def _identity_demo_client_key() -> str:
+    from services.identity.demo import new_client_key
+
+    return new_client_key()
+
+
+def _identity_demo_totp_secret() -> str:
+    from services.identity.accounts.totp import new_secret
+
+    return new_secret()
+
+
 def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     """This data dir's secrets: random, made on first use (a newer release's new secrets are added), readable
     only by the owner."""
@@ -65,6 +77,8 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         "console_password": lambda: secrets.token_urlsafe(12),
         "email_receipt_password": _key,
         "sms_provider_password": _key,
+        "identity_demo_client_key": _identity_demo_client_key,
+        "identity_demo_totp_secret": _identity_demo_totp_secret,
     }
     values = {name: existing.get(name) or make() for name, make in wanted.items()}
     if values != existing:
@@ -121,7 +135,7 @@ def child_environment(
     return env
 
 
-async def _seed(data_dir: Path, console_email: str) -> dict[str, Any]:
+async def _seed(data_dir: Path, console_email: str, values: dict[str, str]) -> dict[str, Any]:
     from gaap.db.engine import Database
     from gateway.keys.service import KeyMaterial
     from gateway.seed import seed
@@ -137,9 +151,35 @@ async def _seed(data_dir: Path, console_email: str) -> dict[str, Any]:
                 session, KeyMaterial.from_settings(settings), console_email=console_email, previous=previous
             )
             await _allow_inbound_texts(session, result.service_id)
+            await _register_demo_client(session, result.service_id, values["identity_demo_client_key"])
     finally:
         await db.dispose()
+    await _demo_account(console_email, values)
     return result.__dict__
+
+
+async def _register_demo_client(session: AsyncSession, service_id: str, private_jwk: str) -> None:
+    """The demo relying party, registered on the demo service as a department registers its clients (pushed to
+    identity with the service)."""
+    from gateway.tenants import service as tenants
+    from services.identity.demo import client_record
+
+    await tenants.update_service(
+        session, uuid.UUID(service_id), actor="seed", settings={"identity": {"clients": [client_record(private_jwk)]}}
+    )
+
+
+async def _demo_account(console_email: str, values: dict[str, str]) -> None:
+    """The console admin's identity account (the console signs admins in through identity, at `Cl.Cm`)."""
+    from services.identity.demo import ensure_demo_user
+    from services.identity.settings import IdentitySettings
+
+    await ensure_demo_user(
+        IdentitySettings(),
+        email=console_email,
+        password=values["console_password"],
+        totp_secret=values["identity_demo_totp_secret"],
+    )
 
 
 async def _allow_inbound_texts(session: AsyncSession, service_id: str) -> None:
@@ -214,9 +254,30 @@ def demo_document(
             "fake_sms_url": f"http://127.0.0.1:{sms_port}",
         }
     )
+    document["identity"] = _identity_document(gateway_url, values)
     document.setdefault("notify", {}).update(seeded["notify_keys"])
     document.setdefault("pay", {})["test_key"] = seeded["pay_test_key"]
     return document
+
+
+def _identity_document(gateway_url: str, values: dict[str, str]) -> dict[str, Any]:
+    """What a developer needs to sign in through identity: the issuer, the demo client (its private key as a JWK,
+    for `private_key_jwt`) and the demo account, which is also the console admin's."""
+    from services.identity.demo import DEMO_CLIENT_ID, DEMO_REDIRECT_URI
+
+    return {
+        "issuer": f"{gateway_url}/",
+        "client": {
+            "client_id": DEMO_CLIENT_ID,
+            "redirect_uri": DEMO_REDIRECT_URI,
+            "private_key_jwk": json.loads(values["identity_demo_client_key"]),
+        },
+        "user": {
+            "email": CONSOLE_EMAIL,
+            "password": values["console_password"],
+            "totp_secret": values["identity_demo_totp_secret"],
+        },
+    }
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
@@ -319,7 +380,7 @@ def up(
         os.environ.update(env)
         say(f"redis: {redis.url}; migrating the databases in {data_dir}")
         subprocess.run([sys.executable, "-m", "gaap.cli.main", "migrate"], env=child_env, check=True)
-        seeded = asyncio.run(_seed(data_dir, CONSOLE_EMAIL))
+        seeded = asyncio.run(_seed(data_dir, CONSOLE_EMAIL, values))
         document = demo_document(port=port, data_dir=data_dir, seeded=seeded, values=values, sms_port=sms_port)
         _write_json(data_dir / "demo.json", document)
         child_env.update(

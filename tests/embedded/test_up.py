@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
 import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
+from tests.identity.support import Browser, Person, RelyingParty, code_from
 from tests.support import free_port
 
 pytestmark = pytest.mark.embedded
@@ -136,6 +139,7 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         pay = httpx.get(f"{url}/v1/payments/nope", headers={"Authorization": "Bearer " + demo["pay"]["test_key"]})
         assert pay.status_code == 404
         assert pay.json() == {"code": "P0200", "description": "Not found"}  # a malformed id: the endpoint's 404
+        signs_in_with_the_demo_client(demo)
     finally:
         if proc.poll() is None:
             code, output = stop(proc, signal.SIGINT)
@@ -152,6 +156,38 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         assert again["notify"]["email_template_id"] == demo["notify"]["email_template_id"]
         assert again["notify"] == demo["notify"]
         assert again["pay"]["test_key"] == demo["pay"]["test_key"]
+        assert again["identity"] == demo["identity"]
+        signs_in_with_the_demo_client(again)  # the account and the client survive a restart
     finally:
         if proc.poll() is None:
             stop(proc, signal.SIGTERM)
+
+
+def signs_in_with_the_demo_client(demo: dict[str, Any]) -> None:
+    """What demo.json promises a developer: the demo client signs the demo user in at `Cl.Cm` (password and TOTP)
+    through identity's pages, and its code is exchanged with `private_key_jwt` for a valid ID token."""
+    identity = demo["identity"]
+    assert identity["issuer"] == demo["gateway_url"] + "/"
+    rp = RelyingParty(
+        identity["client"]["client_id"],
+        identity["issuer"],
+        redirect_uri=identity["client"]["redirect_uri"],
+        key=jwt.PyJWK(identity["client"]["private_key_jwk"]).key,
+        kid="",
+    )
+    user = identity["user"]
+    assert user["email"] == demo["console"]["email"] and user["password"] == demo["console"]["password"]
+    browser = Browser(demo["gateway_url"])
+    try:
+        browser.authorize(rp, vtr='["Cl.Cm"]')
+        back = browser.sign_in(Person(user["email"], user["password"], user["totp_secret"]))
+        assert back.headers["location"].startswith(rp.redirect_uri), back.text[:500]
+        answer = code_from(back.headers["location"])
+        assert answer["state"] == rp.state
+        tokens = httpx.post(f"{demo['gateway_url']}/token", data=rp.token_form(answer["code"]), timeout=10)
+        assert tokens.status_code == 200, tokens.text
+        jwks = httpx.get(f"{demo['gateway_url']}/.well-known/jwks.json", timeout=10).json()
+        claims = rp.verify_id_token(tokens.json()["id_token"], jwks)
+        assert claims["vot"] == "Cl.Cm"
+    finally:
+        browser.close()
