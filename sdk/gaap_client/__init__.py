@@ -14,22 +14,28 @@ from typing import Any
 from gaap_client._core import RetryPolicy
 from gaap_client._version import __version__
 from gaap_client.errors import APIError, GaapError, InvalidSignature, RateLimitedError, TransportError
+from gaap_client.identity import AsyncIdentityClient, AuthorizationRequest, IdentityClient, SignedIn, SignInError
 from gaap_client.notify import AsyncNotifyClient, NotifyClient
 from gaap_client.pay import AsyncPayClient, PayClient
 from gaap_client.webhooks import verify_webhook
 
 __all__ = [
     "APIError",
+    "AsyncIdentityClient",
     "AsyncNotifyClient",
     "AsyncPayClient",
     "AsyncPlatform",
+    "AuthorizationRequest",
     "GaapError",
+    "IdentityClient",
     "InvalidSignature",
     "NotifyClient",
     "PayClient",
     "Platform",
     "RateLimitedError",
     "RetryPolicy",
+    "SignInError",
+    "SignedIn",
     "TransportError",
     "__version__",
     "verify_webhook",

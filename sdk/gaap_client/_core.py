@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 import httpx
 
@@ -65,6 +65,13 @@ class Call(Generic[T]):
     idempotency_key: str | None = None
     #: Sent without the API key (Pay's `/v1/auth`, which its one-time token authenticates).
     anonymous: bool = False
+    #: A form body (`application/x-www-form-urlencoded`), instead of JSON.
+    form: Mapping[str, str] | None = None
+    #: Extra headers (e.g. a bearer token the call carries instead of the API key).
+    headers: Mapping[str, str] | None = None
+    #: POSTs only. False for a POST that must never be repeated (an OAuth code exchange: a code works once, and
+    #: a second use revokes what the first one issued): no Idempotency-Key, and no retry once it may have arrived.
+    idempotent_post: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,10 +135,11 @@ class Transport:
         """The attempts at `call`, as steps for a transport to carry out; returns the answer or raises the error."""
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         idempotent = call.method in SAFE_METHODS
-        if call.method == "POST":
+        if call.method == "POST" and call.idempotent_post:
             call = replace(call, idempotency_key=call.idempotency_key or str(uuid.uuid4()))
             headers["Idempotency-Key"] = call.idempotency_key or ""
             idempotent = True
+        headers.update(call.headers or {})
         for attempt in range(self.retry.attempts):
             credentials = {} if call.anonymous else self.auth.headers()  # a fresh token on every attempt
             answer = yield Send(call, {**headers, **credentials})
@@ -183,7 +191,7 @@ class SyncTransport(Transport):
                 try:
                     answer = self.http.request(
                         step.call.method, step.call.path, params=step.call.params, json=step.call.json,
-                        headers=step.headers,
+                        data=step.call.form, headers=step.headers,
                     )  # fmt: skip
                 except httpx.TransportError as exc:
                     answer = exc
@@ -214,7 +222,7 @@ class AsyncTransport(Transport):
                 try:
                     answer = await self.http.request(
                         step.call.method, step.call.path, params=step.call.params, json=step.call.json,
-                        headers=step.headers,
+                        data=step.call.form, headers=step.headers,
                     )  # fmt: skip
                 except httpx.TransportError as exc:
                     answer = exc
@@ -339,3 +347,52 @@ class pages(Generic[P, T]):
                 call = page.next
 
         return iterate
+
+
+class flow(Generic[P, T]):
+    """A method of both clients made of several calls: `build(client, ...)` is a generator that yields each `Call`
+    and receives its answer, and returns the method's result. Written once, run by either transport."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Generator[Call[Any], Any, T]]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> flow[P, T]: ...
+    @overload
+    def __get__(self, obj: SyncClient, owner: type[Any] | None = None) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, obj: AsyncClient, owner: type[Any] | None = None) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        build = self.build
+        if isinstance(obj, AsyncClient):
+            transport = obj._transport
+
+            async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+                steps = build(obj, *args, **kwargs)
+                answer: Any = None
+                try:
+                    while True:
+                        answer = await transport.send(steps.send(answer))
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+
+            run_async.__doc__ = build.__doc__
+            return run_async
+        assert isinstance(obj, SyncClient)
+        sync = obj._transport
+
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            steps = build(obj, *args, **kwargs)
+            answer: Any = None
+            try:
+                while True:
+                    answer = sync.send(steps.send(answer))
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+        run.__doc__ = build.__doc__
+        return run

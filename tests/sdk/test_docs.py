@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from joserfc.jwk import ECKey
 
 from gaap.webhooks import sign
+from tests.identity.conftest import IdentityRig, code_template, identity_rig  # noqa: F401  (fixtures)
 from tests.notify.conftest import NotifyRig
 from tests.pay.conftest import PayRig
 from tests.sdk.conftest import ON_POSTGRES
@@ -22,8 +24,15 @@ def test_the_guide_has_examples() -> None:
 
 
 @ON_POSTGRES
+@pytest.mark.parametrize("identity_rig", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
-def test_example_runs(index: int, notify_rig: NotifyRig, pay_rig: PayRig, capsys: pytest.CaptureFixture[str]) -> None:
+def test_example_runs(
+    index: int,
+    notify_rig: NotifyRig,
+    pay_rig: PayRig,
+    identity_rig: IdentityRig,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     namespace = {
         "BASE_URL": notify_rig.url,
         "NOTIFY_KEY": notify_rig.keys["test"],
@@ -32,6 +41,9 @@ def test_example_runs(index: int, notify_rig: NotifyRig, pay_rig: PayRig, capsys
         "WEBHOOK_SECRET": "whsec_example",
         "REQUEST_BODY": BODY,
         "REQUEST_HEADERS": {"Pay-Signature-V2": sign(BODY, ["whsec_example"])},
+        "ISSUER": identity_rig.issuer,
+        "CLIENT_ID": "docs-example",
+        "CLIENT_PRIVATE_JWK": ECKey.generate_key("P-256").as_dict(private=True),
     }
     if "PayClient" in EXAMPLES[index]:
         namespace["BASE_URL"] = pay_rig.gateway_url  # the pay rig has its own gateway

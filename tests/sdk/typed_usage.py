@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
-from gaap_client import AsyncNotifyClient, AsyncPayClient, NotifyClient, PayClient, Platform
+from gaap_client import (
+    AsyncIdentityClient,
+    AsyncNotifyClient,
+    AsyncPayClient,
+    AuthorizationRequest,
+    IdentityClient,
+    NotifyClient,
+    PayClient,
+    Platform,
+    SignedIn,
+)
 from gaap_client.types import Notification, Payment, SentEmail
 
 
@@ -29,3 +39,16 @@ async def async_usage(notify: AsyncNotifyClient, pay: AsyncPayClient) -> None:
         del amount
     not_awaited: SentEmail = notify.send_email("a@example.gov.uk", "id")  # type: ignore[assignment]
     del sent, not_awaited
+
+
+def identity_usage(sync: IdentityClient) -> None:
+    request: AuthorizationRequest = sync.authorization_request(vtr="Cl.Cm")
+    signed_in: SignedIn = sync.finish_sign_in("https://rp/callback?code=x&state=y", request)
+    email: Any = sync.userinfo(signed_in.access_token)["email"]
+    del email
+
+
+async def async_identity_usage(identity: AsyncIdentityClient) -> None:
+    request = await identity.authorization_request()
+    not_awaited: AuthorizationRequest = identity.authorization_request()  # type: ignore[assignment]
+    del request, not_awaited
