@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from gaap.app import Component, build_app
 from gaap.crypto import SecretBox, register_box
 from gaap.jobs import JobQueue
+from services.notify.callbacks.log import router as callbacks_router
 from services.notify.inbound.endpoints import router as inbound_router
 from services.notify.inbound.endpoints import webhook as inbound_webhook_router
 from services.notify.inbox.endpoints import router as inbox_router
@@ -58,6 +59,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             family="notify",
             routers=[
                 limits_router,
+                callbacks_router,
                 notifications_router,
                 letters_router,
                 inbound_router,

@@ -1,5 +1,6 @@
-"""Notify's worker role (`gaap worker notify`): delivery lanes, the sweeps that make the queue lossless, the hourly
-72-hour timeout, the SMS providers' return to resting weights and the nightly retention purge (notify spec §16)."""
+"""Notify's worker role (`gaap worker notify`): delivery lanes, the callbacks lanes, the sweeps that make the queue
+lossless, the hourly 72-hour timeout, the SMS providers' return to resting weights and the nightly retention purge
+(notify spec §14, §16)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from gaap.jobs import Cron, WorkerSpec
 from gaap.redis import create_redis
 from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
+from services.notify.callbacks import outbox as callbacks
+from services.notify.callbacks import sender as callback_sender
 from services.notify.delivery import tasks
 from services.notify.delivery.email import EMAIL, EmailProvider
 from services.notify.delivery.failover import FailoverRules, ProviderWeights
@@ -36,6 +39,8 @@ LANES = {
     tasks.RETRY_LANE: 10,
     tasks.TEST_LANE: 10,
     letters.LANE: 2,
+    callbacks.LANE: 20,
+    callback_sender.RETRY_LANE: 5,
 }
 
 
@@ -117,20 +122,23 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         relay = SmtpRelay(target, timeout=settings.smtp_timeout_seconds, local_hostname=settings.email_domain)
         ctx[EMAIL] = EmailProvider(relay, records, domain=settings.email_domain, name=settings.email_provider)
         ctx[SMS] = sms_channel(settings, ctx["db"], records)
+        ctx[callback_sender.HTTP] = callback_sender.http_client()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if EMAIL in ctx:
             await ctx[EMAIL].close()
         if SMS in ctx:
             await ctx[SMS].close()
+        if callback_sender.HTTP in ctx:
+            await ctx[callback_sender.HTTP].aclose()
         await ctx["db"].dispose()
 
     return WorkerSpec(
         component="notify",
         redis_url=settings.redis_url,
         lanes=dict(LANES),
-        tasks=[tasks.deliver, tasks.simulate_receipt, letters.check_precompiled],
-        sweeps=[*tasks.sweeps(), letters.sweep()],
+        tasks=[tasks.deliver, tasks.simulate_receipt, letters.check_precompiled, callback_sender.deliver_callback],
+        sweeps=[*tasks.sweeps(), letters.sweep(), callback_sender.sweep()],
         cron=[
             # notify spec §16.6: nightly at 03:00 UTC; a big backlog of batches may take a while.
             Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2)),

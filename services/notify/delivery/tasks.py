@@ -19,6 +19,9 @@ provider refused the message for good, the row becomes `technical-failure`. The 
 `attempt` (one per claim), so it survives restarts, and every write is fenced by that attempt. When the provider
 certainly does not have the message (`ProviderError.unsent`), that write also clears `sent_by`, where a channel
 with several providers notes the one it is trying, so the next attempt may choose another.
+
+Every move to a final status also owes the service its delivery-status callback (`callbacks.outbox.record`, in
+the same transaction), queued on the `callbacks` lane once committed.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.jobs import Sweep, claim, retry_at, transition
 from gaap.logging import get_logger
+from services.notify.callbacks import outbox as callbacks
 from services.notify.delivery.email import deliver_email
 from services.notify.delivery.providers import CLOCK, Ctx, HandedOver, ProviderError, Sender, clock
 from services.notify.delivery.sms import deliver_sms
-from services.notify.notifications.models import Notification
+from services.notify.notifications.models import FINAL_STATUSES, Notification
 from services.notify.notifications.service import lane_for
 from services.notify.recipients import simulated_email_status, simulated_sms_status
 from services.notify.templates.models import PROCESS_TYPES
@@ -148,9 +152,11 @@ async def deliver(ctx: Ctx, ident: str) -> None:
             expected_attempt=notification.attempt,
             **values,
         )
+        owed = await callbacks.record(session, ident) if moved and handed.status in FINAL_STATUSES else []
     if not moved:
         return  # our lease ran out and a later claim took over: its write is the one that counts
     log.info("notify.delivery.handed_over", id=ident, status=handed.status, sent_by=handed.sent_by)
+    await callbacks.queue(ctx["jobs"], owed)  # an international text ends `sent` here (§16.1)
     if handed.receipt_due is not None:
         await ctx["jobs"].enqueue("simulate_receipt", ident, lane=TEST_LANE, defer_until=handed.receipt_due)
 
@@ -166,6 +172,7 @@ async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception
     values: dict[str, Any] = {"updated_at": now}
     if isinstance(error, ProviderError) and error.unsent:
         values["sent_by"] = None  # the provider has nothing: the next attempt may go to another one
+    owed: list[Any] = []
     async with db.write_session() as session:
         if due is not None:
             changed = await retry_at(
@@ -188,11 +195,13 @@ async def not_handed_over(ctx: Ctx, notification: Notification, error: Exception
                 expected_attempt=attempt,
                 **values,
             )
+            owed = await callbacks.record(session, ident) if changed else []  # §18.3: GOV.UK sends none
     if not changed:
         return  # a later claim has taken the row over
     if due is not None:
         await ctx["jobs"].enqueue("deliver", ident, lane=RETRY_LANE, defer_until=due)
     else:
+        await callbacks.queue(ctx["jobs"], owed)
         log.warning("notify.delivery.technical_failure", id=str(ident), attempt=attempt, error=str(error)[:500])
 
 
@@ -226,8 +235,10 @@ async def simulate_receipt(ctx: Ctx, ident: str) -> None:
         moved = await transition(
             session, Notification, ident, from_status="sending", to_status=outcome, updated_at=utcnow()
         )
+        owed = await callbacks.record(session, ident) if moved else []  # §16.5: test keys get callbacks
     if moved:
         log.info("notify.delivery.receipt", id=ident, status=outcome, sent_by=SIMULATOR)
+        await callbacks.queue(ctx["jobs"], owed)
 
 
 def rows_on_lane(lane: str, notification_types: Collection[str] | None = None) -> type[Notification]:

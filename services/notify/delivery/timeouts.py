@@ -3,18 +3,20 @@
 
 A provider that took a message but never sent its receipt leaves the row waiting forever otherwise. GOV.UK runs
 this nightly; notify runs it hourly (`Cron("timeout-sending")` in the worker), in batches, each one conditional
-UPDATE that re-checks the status, so a receipt arriving meanwhile wins and a final status never moves back.
+UPDATE that re-checks the status, so a receipt arriving meanwhile wins and a final status never moves back. Each
+row that moves owes its callback (§14), recorded in the same transaction and queued once it is committed.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from gaap.db.engine import Database
 from gaap.logging import get_logger
+from services.notify.callbacks import outbox as callbacks
 from services.notify.delivery.providers import Ctx, clock
 from services.notify.notifications.models import Notification
 
@@ -28,8 +30,11 @@ TIMED_OUT = "temporary-failure"
 BATCH = 1_000
 
 
-async def time_out_waiting(db: Database, *, now: datetime, batch: int = BATCH) -> int:
-    """Move every row past the timeout to `temporary-failure`; returns how many moved."""
+async def time_out_waiting(
+    db: Database, *, now: datetime, batch: int = BATCH, jobs: callbacks.Enqueuer | None = None
+) -> int:
+    """Move every row past the timeout to `temporary-failure`; returns how many moved. With `jobs`, the callbacks
+    they owe are queued after each batch's commit (else the callbacks sweep relays them)."""
     cutoff = now - SENDING_TIMEOUT
     overdue = (
         select(Notification.id)
@@ -45,14 +50,20 @@ async def time_out_waiting(db: Database, *, now: datetime, batch: int = BATCH) -
     while True:
         async with db.write_session() as session:
             ids = list((await session.scalars(overdue)).all())
+            owed: list[uuid.UUID] = []
             if ids:
                 result = await session.execute(
                     update(Notification)
                     .where(Notification.id.in_(ids), Notification.status.in_(WAITING))
                     .values(status=TIMED_OUT, updated_at=now)
+                    .returning(Notification.id)
                     .execution_options(synchronize_session=False)
                 )
-                moved += cast(CursorResult[Any], result).rowcount
+                timed_out = list(result.scalars())
+                moved += len(timed_out)
+                owed = await callbacks.record(session, *timed_out)
+        if jobs is not None:
+            await callbacks.queue(jobs, owed)
         if len(ids) < batch:
             break
     if moved:
@@ -62,4 +73,4 @@ async def time_out_waiting(db: Database, *, now: datetime, batch: int = BATCH) -
 
 async def timeout_job(ctx: Ctx) -> None:
     """The hourly cron job."""
-    await time_out_waiting(ctx["db"], now=clock(ctx))
+    await time_out_waiting(ctx["db"], now=clock(ctx), jobs=ctx.get("jobs"))

@@ -3,7 +3,9 @@ commits.
 
 `record_inbound` is what the SMS providers' webhook (`endpoints.inbound_text`) calls once it has checked the
 provider's credentials and parsed the message. Answering the provider (200 even for a number we do not know, so
-it stops retrying) stays with the webhook; the service's `inbound_sms` callback is not built yet.
+it stops retrying) stays with the webhook. A message stored for the first time owes the service's `inbound_sms`
+callback, if it has one, in the same transaction (`callbacks.outbox.record_inbound`), which the callbacks sweep
+sends within seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
+from services.notify.callbacks import outbox as callbacks
 from services.notify.inbound import repository as repo
 from services.notify.inbound.models import InboundNumber, InboundSms
 from services.notify.notifications.repository import retention_cutoffs
@@ -71,7 +74,9 @@ async def record_inbound(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = await session.execute(dialect.insert(InboundSms).values(**values).on_conflict_do_nothing())
     if result.rowcount == 1:  # type: ignore[attr-defined]
-        return InboundSms(**values)
+        text = InboundSms(**values)
+        await callbacks.record_inbound(session, text)
+        return text
     stored = select(InboundSms).where(
         InboundSms.provider == provider, InboundSms.provider_reference == provider_reference
     )

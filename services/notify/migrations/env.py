@@ -1,4 +1,5 @@
 from gaap.db.migrate import run_env
+from services.notify.callbacks import models as _callbacks  # noqa: F401
 from services.notify.delivery import history as _history  # noqa: F401
 from services.notify.idempotency import models as _idempotency  # noqa: F401
 from services.notify.inbound import models as _inbound  # noqa: F401

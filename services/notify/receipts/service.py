@@ -13,6 +13,9 @@ A receipt can overtake the worker: the provider answers the hand-over and posts 
 yet to commit `sending`. The row is then still `created`, and the receipt is answered 409 so the provider posts it
 again (every provider retries a webhook that did not answer 2xx); by then the row is `sending`. GOV.UK Notify
 retries the same way when a receipt finds no notification with its reference yet.
+
+A receipt that makes the status final owes the service's delivery-status callback in the same transaction
+(`callbacks.outbox.record`); the callbacks sweep sends it within seconds of the commit.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gaap.errors import Conflict
 from gaap.jobs import transition
 from gaap.logging import get_logger
+from services.notify.callbacks import outbox as callbacks
 from services.notify.inbox.service import notification_id_of
 from services.notify.notifications.models import Notification
 from services.notify.receipts.schemas import EMAIL_OUTCOMES, SMS_OUTCOMES, EmailReceipt, ReceiptAnswer, SmsReceipt
@@ -83,6 +87,7 @@ async def apply_receipt(
     status = await _status(session, ident)
     if not moved:
         return ReceiptAnswer(notification_id=ident, result="unchanged", status=status)
+    await callbacks.record(session, ident)  # a final status owes its callback; `pending` does not (§16.5)
     log.info("notify.receipts.applied", id=str(ident), provider=provider, status=status)
     return ReceiptAnswer(notification_id=ident, result="updated", status=status)
 

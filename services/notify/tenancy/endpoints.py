@@ -21,7 +21,8 @@ async def put_service(
     background: BackgroundTasks,
 ) -> object:
     """Create or replace notify's copy of a service (idempotent; older versions are ignored)."""
-    service = await tenancy.apply_document(session, service_id, document)
+    development = request.app.state.settings.platform.is_development
+    service, secrets = await tenancy.apply_document(session, service_id, document, development=development)
     # Runs after the commit (the session's dependency commits before the response goes out).
     background.add_task(request.app.state.records.changed_service, service_id)
-    return await tenancy.state(session, service)
+    return await tenancy.state(session, service, secrets)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notify.callbacks.config import CallbackSetting, CallbackState
 from services.notify.tenancy.models import PERMISSIONS
 
 Permission = Literal[
@@ -47,6 +48,9 @@ class NotifySettings(BaseModel):
     contact_link: str | None = Field(default=None, max_length=255)
     guest_list: list[str] = Field(default_factory=list, max_length=5000)
     data_retention: dict[Literal["email", "sms", "letter"], int] = Field(default_factory=dict)
+    #: notify spec §14: where to POST delivery statuses and received texts; absent means none.
+    delivery_status_callback: CallbackSetting | None = None
+    inbound_sms_callback: CallbackSetting | None = None
 
 
 class ServiceDocument(BaseModel):
@@ -75,3 +79,5 @@ class ServiceState(BaseModel):
     letter_message_limit: int
     international_sms_message_limit: int
     allowed_recipients: int
+    #: The configured callbacks by type; a signing secret appears only in the answer to the push that made it.
+    callbacks: dict[str, CallbackState] = Field(default_factory=dict)

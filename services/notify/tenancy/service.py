@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.errors import Unprocessable
+from services.notify.callbacks.config import SETTINGS as CALLBACK_SETTINGS
+from services.notify.callbacks.config import apply_callbacks, configured
 from services.notify.tenancy.models import (
     AllowedRecipient,
     DataRetention,
@@ -37,12 +39,16 @@ def _local_part(name: str) -> str:
     return slug[:64] or "notify"
 
 
-async def apply_document(session: AsyncSession, service_id: uuid.UUID, doc: ServiceDocument) -> NotifyService:
+async def apply_document(
+    session: AsyncSession, service_id: uuid.UUID, doc: ServiceDocument, *, development: bool = False
+) -> tuple[NotifyService, dict[str, str]]:
+    """Apply `doc`; returns the service and the callback signing secrets it generated, by callback type, to be
+    shown once (`development` allows loopback http callback URLs)."""
     from services.notify.recipients import normalise_recipient
 
     service = await session.get(NotifyService, service_id)
     if service is not None and service.version > doc.version:
-        return service
+        return service, {}
     if service is None:
         service = NotifyService(id=service_id)
         session.add(service)
@@ -81,8 +87,10 @@ async def apply_document(session: AsyncSession, service_id: uuid.UUID, doc: Serv
         for kind, value, source in sorted(recipients)
     )
     await _replace_defaults(session, service_id, doc)
+    wanted = {kind: getattr(settings, name) for kind, name in CALLBACK_SETTINGS.items()}
+    generated = await apply_callbacks(session, service_id, wanted, development=development)
     await session.flush()
-    return service
+    return service, generated
 
 
 def _pick(value: int | None, default: int) -> int:
@@ -112,7 +120,7 @@ async def _replace_defaults(session: AsyncSession, service_id: uuid.UUID, doc: S
         session.add(DataRetention(service_id=service_id, notification_type=notification_type, days_of_retention=days))
 
 
-async def state(session: AsyncSession, service: NotifyService) -> ServiceState:
+async def state(session: AsyncSession, service: NotifyService, generated: dict[str, str] | None = None) -> ServiceState:
     count = len(
         (await session.execute(select(AllowedRecipient.id).where(AllowedRecipient.service_id == service.id))).all()
     )
@@ -128,4 +136,5 @@ async def state(session: AsyncSession, service: NotifyService) -> ServiceState:
         letter_message_limit=service.letter_message_limit,
         international_sms_message_limit=service.international_sms_message_limit,
         allowed_recipients=count,
+        callbacks=await configured(session, service.id, generated or {}),
     )

@@ -208,8 +208,22 @@ def test_notify_has_a_worker_role() -> None:
     from gaap.cli.components import component, resolve
 
     worker = resolve(component("notify").worker or "")(None)
-    assert set(worker.lanes) == {"priority", "normal", "bulk", "retry", "test", "antivirus"}
-    assert {t.__name__ for t in worker.tasks} == {"deliver", "simulate_receipt", "check_precompiled"}
+    assert set(worker.lanes) == {
+        "priority",
+        "normal",
+        "bulk",
+        "retry",
+        "test",
+        "antivirus",
+        "callbacks",
+        "callbacks-retry",
+    }
+    assert {t.__name__ for t in worker.tasks} == {
+        "deliver",
+        "simulate_receipt",
+        "check_precompiled",
+        "deliver_callback",
+    }
     assert [c.name for c in worker.cron] == ["retention", "timeout-sending", "sms-weights"]
     assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
     assert worker.cron[1].fields == {"hour": None, "minute": 0, "second": 0}  # hourly (§16.5)
