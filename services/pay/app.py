@@ -16,10 +16,12 @@ from services.pay.payments.endpoints import router as payments_router
 from services.pay.provider import build_providers
 from services.pay.refunds.endpoints import router as refunds_router
 from services.pay.settings import PaySettings
+from services.pay.webhooks.endpoints import router as webhooks_router
 
 
 def create_app(settings: PaySettings | None = None) -> FastAPI:
     settings = settings or PaySettings()
+    settings.register_encryption()
 
     async def start(app: FastAPI) -> None:
         app.state.jobs = JobQueue.from_redis(app.state.redis, "pay")
@@ -33,7 +35,7 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
             name="pay",
             settings=settings,
             family="pay",
-            routers=[payments_router, refunds_router, moto_router, internal_router, pages_router],
+            routers=[payments_router, refunds_router, moto_router, internal_router, webhooks_router, pages_router],
             on_startup=[start],
             on_shutdown=[stop],
             title="GaaP pay",

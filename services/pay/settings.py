@@ -7,14 +7,18 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from gaap.settings import DEV_SECRET, ComponentSettings
+from gaap.crypto import SecretBox, register_box
+from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings
+
+#: The keyring name of pay's encrypted columns (`gaap.crypto.register_box`).
+ENCRYPTION_BOX = "pay"
 
 
 class PaySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="PAY_", extra="ignore")
     component: ClassVar[str] = "pay"
     origin_fields: ClassVar[tuple[str, ...]] = ("api_base_url", "frontend_base_url")
-    secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys", "token_secret")
+    secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys", "token_secret", "encryption_keys")
 
     #: Origin of the API's `_links`; defaults to the platform's public base URL.
     api_base_url: str = ""
@@ -24,6 +28,8 @@ class PaySettings(ComponentSettings):
     #: without being stored (only its hash is kept). The payment pages derive their `pay_session` cookie key and
     #: their CSRF key from it too, each under its own label.
     token_secret: SecretStr = SecretStr(DEV_SECRET)
+    #: Keyring (`kid:base64,...`; the first key encrypts) sealing what pay must read back: webhook signing secrets.
+    encryption_keys: SecretStr = SecretStr("dev:" + DEV_ENCRYPTION_KEY)
 
     #: An unfinished payment expires this long after `created_date` (§9.3: 90 minutes).
     payment_lifetime_seconds: int = 5400
@@ -47,6 +53,15 @@ class PaySettings(ComponentSettings):
     sandbox_auth_delay_ms: int = 0
     #: A live account normally needs a real provider; this lets a live account use the sandbox (demos, tests).
     allow_sandbox_live: bool = False
+    #: A webhook delivery attempt gives up after this long (§12: 3 s).
+    webhook_timeout_seconds: float = 3.0
+    #: Test accounts may call back to loopback and private addresses (a developer's machine, the tests); live
+    #: accounts never may (§12, SSRF).
+    webhook_allow_private_test: bool = False
+
+    def register_encryption(self) -> None:
+        """Make `encryption_keys` the keyring of pay's encrypted columns (once per process, at start-up)."""
+        register_box(ENCRYPTION_BOX, SecretBox(self.encryption_keys.get_secret_value(), associated=b"gaap-pay"))
 
     @property
     def api_root(self) -> str:

@@ -1,5 +1,6 @@
-"""Pay's worker role (`gaap worker pay`): the provider calls that follow a commit (capture, void, refund), the
-sweeps that make their queue lossless, and the timers of §9.3 (expiry, token and idempotency-key retention)."""
+"""Pay's worker role (`gaap worker pay`): the provider calls that follow a commit (capture, void, refund), webhook
+deliveries (§12) on a lane of their own so a slow receiver never delays a capture, the sweeps that make both queues
+lossless, and the timers of §9.3 (expiry, token and idempotency-key retention) and of the webhook log."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from services.pay.payments import tasks as payment_tasks
 from services.pay.provider import build_providers
 from services.pay.refunds import tasks as refund_tasks
 from services.pay.settings import PaySettings
+from services.pay.webhooks import delivery as webhooks
 
-LANES = {PROVIDER_LANE: 20}
+LANES = {PROVIDER_LANE: 20, webhooks.LANE: 20}
 
 
 async def settle_idempotency_keys(ctx: dict[str, Any]) -> None:
@@ -32,21 +34,30 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
         ctx["settings"] = settings
         ctx["providers"] = build_providers(settings)
+        ctx["webhook_http"] = webhooks.http_client(settings)
+        settings.register_encryption()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["webhook_http"].aclose()
         await ctx["db"].dispose()
 
     return WorkerSpec(
         component="pay",
         redis_url=settings.redis_url,
         lanes=dict(LANES),
-        tasks=[payment_tasks.capture_payment, payment_tasks.void_payment, refund_tasks.submit_refund],
-        sweeps=[*payment_tasks.sweeps(), *refund_tasks.sweeps()],
+        tasks=[
+            payment_tasks.capture_payment,
+            payment_tasks.void_payment,
+            refund_tasks.submit_refund,
+            webhooks.deliver_webhook,
+        ],
+        sweeps=[*payment_tasks.sweeps(), *refund_tasks.sweeps(), *webhooks.sweeps()],
         cron=[
             # §9.3: the expiry sweeper runs at least once a minute.
             Cron("expire-payments", payment_tasks.expire_job, every=timedelta(minutes=1)),
             Cron("idempotency-keys", settle_idempotency_keys, every=timedelta(minutes=5)),
             Cron("next-url-tokens", payment_tasks.purge_next_url_tokens, every=timedelta(hours=1)),
+            *webhooks.cron(),
         ],
         on_startup=startup,
         on_shutdown=shutdown,

@@ -200,6 +200,7 @@ def _pay_settings(db_url: str, redis_url: str) -> PaySettings:
         redis_url=redis_url,
         principal_keys=SecretStr(format_keyring([(kid, derive_audience_key(master, "pay"))])),
         allow_sandbox_live=True,
+        webhook_allow_private_test=True,
         db_pool_size=25,
     )
 

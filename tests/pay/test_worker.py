@@ -41,9 +41,11 @@ def test_the_cli_knows_pays_worker() -> None:
     assert "pay" in with_workers()
     spec = resolve(component("pay").worker or "")(None)
     assert spec.component == "pay"
-    assert {task.__name__ for task in spec.tasks} == {"capture_payment", "void_payment", "submit_refund"}
-    assert {sweep.name for sweep in spec.sweeps} == {"capture", "void", "refunds"}
-    assert {job.name for job in spec.cron} == {"expire-payments", "idempotency-keys", "next-url-tokens"}
+    tasks = {task.__name__ for task in spec.tasks}
+    assert tasks == {"capture_payment", "void_payment", "submit_refund", "deliver_webhook"}
+    assert {sweep.name for sweep in spec.sweeps} == {"capture", "void", "refunds", "webhooks"}
+    assert {job.name for job in spec.cron} == {"expire-payments", "idempotency-keys", "next-url-tokens", "webhook-log"}
+    assert {"provider", "webhooks"} <= set(spec.lanes)
     expiry = next(job for job in spec.cron if job.name == "expire-payments")
     assert expiry.every == timedelta(minutes=1)
 

@@ -12,8 +12,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gaap.errors import Unprocessable
+
 Brand = Literal["visa", "master-card", "american-express", "diners-club", "discover", "jcb", "unionpay", "maestro"]
 CardType = Literal["debit", "credit"]
+
+
+class InvalidServiceDocument(Unprocessable):
+    """A document pay cannot honour (422, shown in the console by the gateway)."""
+
+    code = "InvalidServiceDocument"
 
 
 class AcceptedCard(BaseModel):
@@ -49,13 +57,30 @@ class AccountSettings(BaseModel):
     disabled: bool | None = None
 
 
-class LiveAccountSettings(AccountSettings):
+class WebhookSettings(BaseModel):
+    """One webhook of an account (§12). Pay keys it by `callback_url` within the account and generates its signing
+    secret itself; a webhook left out of a later push becomes inactive."""
+
+    model_config = ConfigDict(extra="forbid")
+    callback_url: str = Field(min_length=1, max_length=2000)
+    description: str | None = Field(default=None, max_length=255)
+    subscriptions: list[str] = Field(min_length=1, max_length=16)
+    active: bool = True
+
+
+class ModeSettings(AccountSettings):
+    """What only one account (test or live) can have: webhooks call one account's events back."""
+
+    webhooks: list[WebhookSettings] = Field(default_factory=list, max_length=10)
+
+
+class LiveAccountSettings(ModeSettings):
     #: The provider adapter of the live account; absent until one is configured.
     provider: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class PayServiceSettings(AccountSettings):
-    test: AccountSettings = Field(default_factory=AccountSettings)
+    test: ModeSettings = Field(default_factory=ModeSettings)
     live: LiveAccountSettings = Field(default_factory=LiveAccountSettings)
 
 

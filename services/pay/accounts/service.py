@@ -12,10 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
-from gaap.errors import Unprocessable
 from services.pay.accounts.models import MODES, Account
-from services.pay.accounts.schemas import AccountSettings, AccountState, ServiceDocument, ServiceState
+from services.pay.accounts.schemas import (
+    AccountSettings,
+    AccountState,
+    InvalidServiceDocument,
+    ModeSettings,
+    ServiceDocument,
+    ServiceState,
+)
 from services.pay.errors import pay_error
+from services.pay.webhooks import config as webhooks
 
 SANDBOX = "sandbox"
 BRANDS = ("visa", "master-card", "american-express", "diners-club", "discover", "jcb", "unionpay", "maestro")
@@ -39,10 +46,6 @@ P0941 = "Creation of payments and refunds is disabled for this account. Please c
 P0940 = "Account is not fully configured. Please refer to documentation to setup your account or contact support."
 
 
-class InvalidServiceDocument(Unprocessable):
-    code = "InvalidServiceDocument"
-
-
 def require_open(account: Account) -> None:
     """Payments and refunds need an enabled account (403 P0941) with a configured provider (403 P0940)."""
     if account.disabled or not account.service_active:
@@ -63,6 +66,10 @@ def _effective(common: AccountSettings, own: AccountSettings) -> dict[str, Any]:
     surcharges = own.corporate_surcharges or common.corporate_surcharges
     values["corporate_surcharges"] = surcharges.model_dump() if surcharges is not None else {}
     return values
+
+
+def _own(doc: ServiceDocument, mode: str) -> ModeSettings:
+    return doc.settings.test if mode == "test" else doc.settings.live
 
 
 def _provider(mode: str, doc: ServiceDocument, providers: Collection[str], allow_sandbox_live: bool) -> str | None:
@@ -88,9 +95,12 @@ async def apply_document(
 ) -> list[Account]:
     # Everything is checked before anything is written: a refused document leaves pay's copy untouched.
     chosen = {mode: _provider(mode, doc, providers, allow_sandbox_live) for mode in MODES}
+    for mode in MODES:
+        webhooks.check(mode, _own(doc, mode).webhooks)
+    now = utcnow()
     accounts = []
     for mode in MODES:
-        own = doc.settings.test if mode == "test" else doc.settings.live
+        own = _own(doc, mode)
         provider = chosen[mode]
         account = await session.get(Account, (service_id, mode))
         if account is not None and account.version > doc.version:
@@ -106,9 +116,12 @@ async def apply_document(
         account.service_name = doc.name
         account.service_active = doc.active
         account.version = doc.version
-        account.updated_at = utcnow()
+        account.updated_at = now
         accounts.append(account)
     await session.flush()
+    for account in accounts:
+        if account.version == doc.version:
+            await webhooks.apply(session, account, _own(doc, account.mode).webhooks, now)
     return accounts
 
 

@@ -4,5 +4,6 @@ from services.pay.idempotency import models as _idempotency  # noqa: F401
 from services.pay.models import Base
 from services.pay.payments import models as _payments  # noqa: F401
 from services.pay.refunds import models as _refunds  # noqa: F401
+from services.pay.webhooks import models as _webhooks  # noqa: F401
 
 run_env(Base.metadata)

@@ -110,7 +110,8 @@ def wants_moto_token(payment: Payment) -> bool:
     return payment.authorisation_mode == "moto_api" and not public_state(payment.status).finished
 
 
-def payment_json(payment: Payment, resource_links: dict[str, Any]) -> dict[str, Any]:
+def payment_json(payment: Payment, resource_links: dict[str, Any] | None) -> dict[str, Any]:
+    """The §5.2 resource; `resource_links` None leaves `_links` out (a webhook's `resource`, §12)."""
     body: dict[str, Any] = {
         "amount": payment.amount,
         "description": payment.description,
@@ -144,7 +145,8 @@ def payment_json(payment: Payment, resource_links: dict[str, Any]) -> dict[str, 
     if payment.corporate_card_surcharge:
         body["corporate_card_surcharge"] = payment.corporate_card_surcharge
         body["total_amount"] = payment.total
-    body["_links"] = resource_links
+    if resource_links is not None:
+        body["_links"] = resource_links
     return body
 
 

@@ -233,15 +233,20 @@ async def move(
     now: datetime | None = None,
     **values: Any,
 ) -> bool:
-    """Apply `trigger` with one conditional UPDATE and write its event row in the same transaction.
+    """Apply `trigger` with one conditional UPDATE and write its event row, and any webhook messages (§12), in the
+    same transaction.
 
     False means the payment was no longer in the status it was read in (someone else moved it first, or a later
     claim fenced us out): nothing was written, and the caller decides what that means. A trigger the table does
     not allow raises `IllegalTransition`, so the request's transaction rolls back and nothing persists.
     """
+    # Imported here: the outbox renders the payment, and the representation imports this module.
+    from services.pay.webhooks import outbox
+
     to = target(trigger, payment.status)
     if to is None:
         raise IllegalTransition(f"{trigger} is not allowed from {payment.status}")
+    before = public_state(payment.status)
     now = now or utcnow()
     moved = await transition(
         session,
@@ -257,4 +262,6 @@ async def move(
         # The ORM-enabled UPDATE has already synchronised `payment` (loaded in this session) with the new values.
         session.add(PaymentEvent(payment_id=payment.id, status=to.value, created_at=now))
         await session.flush()
+        # Webhook messages are part of the change: same transaction, so they commit or roll back with it (§12).
+        await outbox.record(session, payment, outbox.events_for(before, PUBLIC[to], values), now)
     return moved

@@ -17,6 +17,7 @@ from services.pay.payments.states import CAPTURING, Status
 from services.pay.provider.base import CardProvider, ProviderError
 from services.pay.refunds import repository as repo
 from services.pay.refunds.models import ERROR, SUBMITTED, SUCCESS, Refund
+from services.pay.webhooks import outbox
 
 log = get_logger("pay.refunds")
 Ctx = dict[str, Any]
@@ -73,6 +74,11 @@ async def submit_refund(ctx: Ctx, ident: str) -> None:
         )
         if moved and not succeeded:
             await repo.add_to_refunded(session, claimed.payment_id, -claimed.amount)
+        elif moved:
+            # §12: `card_payment_refunded`, with the parent payment as its resource, in the refund's transaction.
+            refunded = await payments_repo.get_by_id(session, claimed.payment_id)
+            assert refunded is not None
+            await outbox.record(session, refunded, [outbox.REFUNDED], utcnow())
 
 
 def sweeps() -> list[Sweep]:
