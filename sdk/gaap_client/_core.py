@@ -269,42 +269,6 @@ S = TypeVar("S", bound=SyncClient)
 A = TypeVar("A", bound=AsyncClient)
 
 
-class operation(Generic[P, T]):
-    """A method of both clients from one function describing its call."""
-
-    def __init__(self, build: Callable[P, Call[T]]) -> None:
-        self.build = build
-        self.__doc__ = build.__doc__
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> operation[P, T]: ...
-    @overload
-    def __get__(self, obj: SyncClient, owner: type[Any] | None = None) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: AsyncClient, owner: type[Any] | None = None) -> Callable[P, Coroutine[Any, Any, T]]: ...
-
-    def __get__(self, obj: object, owner: type[Any] | None = None) -> Any:
-        if obj is None:
-            return self
-        build = self.build
-        if isinstance(obj, AsyncClient):
-            transport = obj._transport
-
-            async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
-                return await transport.send(build(*args, **kwargs))
-
-            run_async.__doc__ = build.__doc__
-            return run_async
-        assert isinstance(obj, SyncClient)
-        sync = obj._transport
-
-        def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            return sync.send(build(*args, **kwargs))
-
-        run.__doc__ = build.__doc__
-        return run
-
-
 class pages(Generic[P, T]):
     """A listing method of both clients: an iterator (sync) or an async iterator over every item, fetching each page
     only when the items before it have been used."""
@@ -396,3 +360,19 @@ class flow(Generic[P, T]):
 
         run.__doc__ = build.__doc__
         return run
+
+
+def _one_call(build: Callable[P, Call[T]]) -> Callable[Concatenate[Any, P], Generator[Call[Any], Any, T]]:
+    def steps(_client: Any, /, *args: P.args, **kwargs: P.kwargs) -> Generator[Call[Any], Any, T]:
+        answer: T = yield build(*args, **kwargs)
+        return answer
+
+    return steps
+
+
+class operation(flow[P, T]):
+    """A method of both clients from one function describing its one call."""
+
+    def __init__(self, build: Callable[P, Call[T]]) -> None:
+        super().__init__(_one_call(build))
+        self.__doc__ = build.__doc__
