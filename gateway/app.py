@@ -21,6 +21,10 @@ from gateway.answers import Answers
 from gateway.audit.endpoints import router as audit_router
 from gateway.auth.credentials import CredentialStore
 from gateway.console.endpoints import router as console_router
+from gateway.console.keys import router as console_keys_router
+from gateway.console.oidc import ConsoleRelyingParty, form_targets
+from gateway.console.session import ConsoleCookies
+from gateway.console.signin import router as console_sign_in_router
 from gateway.front import GatewayFront
 from gateway.keys.endpoints import router as keys_router
 from gateway.keys.service import KeyMaterial
@@ -81,13 +85,27 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
             name="gateway",
             settings=settings,
             family="platform",
-            routers=[tenants_router, keys_router, audit_router, console_router],
+            routers=[
+                tenants_router,
+                keys_router,
+                audit_router,
+                console_sign_in_router,
+                console_router,
+                console_keys_router,
+            ],
             title="GaaP gateway admin API",
             on_startup=[start],
             on_shutdown=[stop],
         )
     )
     own.state.key_material = KeyMaterial.from_settings(settings)
+    own.state.console_rp = ConsoleRelyingParty(settings)
+    own.state.console_operators = settings.operator_emails
+    own.state.console_cookies = ConsoleCookies(
+        settings.csrf_secret.get_secret_value(),
+        secure=not settings.platform.is_development,
+        session_seconds=settings.console_session_seconds,
+    )
     pages = Pages(
         [CONSOLE_DIR / "templates"],
         locale_dirs=[CONSOLE_DIR / "locale"],
@@ -95,7 +113,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
         secure=not settings.platform.is_development,
         service_name="GaaP console",
         service_url="/console",
-        form_action=("'self'",),
+        form_action=form_targets(settings),
     )
     pages.install(own, page_prefixes=("/console",))
     own.mount("/assets", assets_app())

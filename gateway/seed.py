@@ -3,6 +3,9 @@
 - The platform organisation holds one service per calling component (identity, pay, console), each with a live
   Notify key, which `gaap up` hands to those components as `IDENTITY_NOTIFY_API_KEY`, `PAY_NOTIFY_API_KEY` and
   `GATEWAY_NOTIFY_API_KEY` (ARCHITECTURE, "Tenants and what flows between components").
+- The platform's "GaaP console" service also holds the console's OIDC client (when `gaap up` passes its record):
+  the console signs admins in through identity like any relying party, so its client is registered the same way,
+  in the service's `settings["identity"]["clients"]`, and pushed to identity.
 - The demo organisation has a live demo service with Notify keys of each type, a Pay test key, and the console
   admin as a team member with every role.
 
@@ -100,7 +103,12 @@ async def _pay_test_key(session: AsyncSession, material: KeyMaterial, service: S
 
 
 async def seed(
-    session: AsyncSession, material: KeyMaterial, *, console_email: str, previous: dict[str, Any] | None = None
+    session: AsyncSession,
+    material: KeyMaterial,
+    *,
+    console_email: str,
+    previous: dict[str, Any] | None = None,
+    console_client: dict[str, Any] | None = None,
 ) -> SeedResult:
     previous = previous or {}
     platform = await _organisation(session, PLATFORM_ORGANISATION)
@@ -114,6 +122,10 @@ async def seed(
         platform_keys[component] = await _notify_key(
             session, material, service, f"{component} live key", "normal", scopes=["manage_templates"]
         )
+        if component == "console" and console_client is not None:
+            await tenants.update_service(
+                session, service.id, actor=ACTOR, settings={"identity": {"clients": [console_client]}}
+            )
 
     demo_org = await _organisation(session, DEMO_ORGANISATION)
     demo = await _service(session, demo_org, DEMO_SERVICE)

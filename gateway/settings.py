@@ -22,6 +22,7 @@ class GatewaySettings(ComponentSettings):
         "pay_key_checksum_secret",
         "csrf_secret",
     )
+    origin_fields: ClassVar[tuple[str, ...]] = ("console_issuer", "console_base_url")
 
     #: Where each component's API process listens (never public).
     notify_url: str = "http://127.0.0.1:8001"
@@ -36,7 +37,21 @@ class GatewaySettings(ComponentSettings):
     key_hash_pepper: SecretStr = SecretStr(DEV_SECRET)
     #: HMAC-SHA1 secret behind the Pay key checksum (rejects garbage keys without a database read).
     pay_key_checksum_secret: SecretStr = SecretStr(DEV_SECRET)
+    #: The console's page secret: CSRF tokens, and (derived apart) the signed console session cookies.
     csrf_secret: SecretStr = SecretStr(DEV_SECRET)
+
+    #: The console signs admins in through identity as an OIDC client (`private_key_jwt`): its client id, and its
+    #: private key as a JWK (EC P-256). Without a key the console cannot sign anyone in (its pages answer 503).
+    console_client_id: str = "gaap-console"
+    console_client_key: SecretStr = SecretStr("")
+    #: Identity's issuer (default: `GAAP_PUBLIC_BASE_URL` + "/"), and the console's own public origin (default
+    #: `GAAP_PUBLIC_BASE_URL`), from which its redirect URIs are built. Read per sign-in, never from `Host`.
+    console_issuer: str = ""
+    console_base_url: str = ""
+    #: Platform operators (comma-separated emails): they see every service in the console with every role.
+    console_operators: str = ""
+    #: How long a console session lasts from sign-in, in seconds.
+    console_session_seconds: int = 8 * 3600
 
     #: Largest request body forwarded. Precompiled letters are 2 MiB before base64; bulk CSVs are larger.
     max_body_bytes: int = 10 * 1024 * 1024
@@ -64,6 +79,18 @@ class GatewaySettings(ComponentSettings):
     def upstreams(self) -> dict[str, str]:
         """Where each component's API listens, by component name."""
         return {"notify": self.notify_url, "pay": self.pay_url, "identity": self.identity_url}
+
+    @property
+    def console_origin(self) -> str:
+        return (self.console_base_url or self.platform.public_base_url).rstrip("/")
+
+    @property
+    def identity_issuer(self) -> str:
+        return self.console_issuer or self.platform.public_base_url.rstrip("/") + "/"
+
+    @property
+    def operator_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.console_operators.split(",") if e.strip())
 
     def principal_signer(self) -> PrincipalSigner:
         return PrincipalSigner(parse_keyring(self.principal_keys.get_secret_value()), self.principal_ttl_seconds)

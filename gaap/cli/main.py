@@ -32,11 +32,14 @@ def up(
     port: int = typer.Option(8000, help="The gateway's public port"),
     data_dir: Path = typer.Option(Path("var"), help="Where SQLite databases, secrets, mail and demo.json live"),
     host: str = typer.Option("127.0.0.1", help="Address the gateway listens on"),
+    with_example: bool = typer.Option(
+        False, "--with-example", help="Also run the example departmental service (report a problem) on port 8400"
+    ),
 ) -> None:
     """Start the whole platform on embedded defaults (Valkey, SQLite, SMTP sink, fake SMS provider)."""
     from gaap.embedded.up import up as run_up
 
-    raise typer.Exit(run_up(port=port, data_dir=data_dir, host=host))
+    raise typer.Exit(run_up(port=port, data_dir=data_dir, host=host, with_example=with_example))
 
 
 def _register_component_commands() -> None:

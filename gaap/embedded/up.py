@@ -50,7 +50,8 @@ def _key(nbytes: int = 32) -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
 
 
-def _identity_demo_client_key() -> str:
+def _client_key() -> str:
+    """A private EC P-256 JWK for a `private_key_jwt` client of identity: the demo relying party's, the console's."""
     from services.identity.demo import new_client_key
 
     return new_client_key()
@@ -77,7 +78,9 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         "console_password": lambda: secrets.token_urlsafe(12),
         "email_receipt_password": _key,
         "sms_provider_password": _key,
-        "identity_demo_client_key": _identity_demo_client_key,
+        "identity_demo_client_key": _client_key,
+        # The console's own OIDC client key (the console signs admins in through identity, `private_key_jwt`).
+        "console_client_key": _client_key,
         "identity_demo_totp_secret": _identity_demo_totp_secret,
     }
     values = {name: existing.get(name) or make() for name, make in wanted.items()}
@@ -112,6 +115,7 @@ def child_environment(
         "GATEWAY_KEY_HASH_PEPPER": values["key_hash_pepper"],
         "GATEWAY_PAY_KEY_CHECKSUM_SECRET": values["pay_key_checksum_secret"],
         "GATEWAY_CSRF_SECRET": values["csrf_secret"],
+        "GATEWAY_CONSOLE_CLIENT_KEY": values["console_client_key"],
         "NOTIFY_ENCRYPTION_KEYS": values["notify_encryption_keys"],
         # Email goes to the SMTP sink, which posts its receipts back through the gateway like a provider would.
         "NOTIFY_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
@@ -137,6 +141,7 @@ def child_environment(
 
 async def _seed(data_dir: Path, console_email: str, values: dict[str, str]) -> dict[str, Any]:
     from gaap.db.engine import Database
+    from gateway.console.oidc import client_record
     from gateway.keys.service import KeyMaterial
     from gateway.seed import seed
     from gateway.settings import GatewaySettings
@@ -148,7 +153,11 @@ async def _seed(data_dir: Path, console_email: str, values: dict[str, str]) -> d
     try:
         async with db.write_session() as session:
             result = await seed(
-                session, KeyMaterial.from_settings(settings), console_email=console_email, previous=previous
+                session,
+                KeyMaterial.from_settings(settings),
+                console_email=console_email,
+                previous=previous,
+                console_client=client_record(settings),
             )
             await _allow_inbound_texts(session, result.service_id)
             await _register_demo_client(session, result.service_id, values["identity_demo_client_key"])
@@ -255,7 +264,8 @@ def demo_document(
         }
     )
     document["identity"] = _identity_document(gateway_url, values)
-    document.setdefault("notify", {}).update(seeded["notify_keys"])
+    # With the template-managing key, a developer's service makes its own templates (the example does).
+    document.setdefault("notify", {}).update({**seeded["notify_keys"], "templates_key": seeded["templates_key"]})
     document.setdefault("pay", {})["test_key"] = seeded["pay_test_key"]
     return document
 
@@ -352,7 +362,12 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def up(
-    *, port: int = 8000, data_dir: Path = Path("var"), host: str = "127.0.0.1", say: Callable[[str], None] = print
+    *,
+    port: int = 8000,
+    data_dir: Path = Path("var"),
+    host: str = "127.0.0.1",
+    with_example: bool = False,
+    say: Callable[[str], None] = print,
 ) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -418,6 +433,11 @@ def up(
             data_dir=data_dir,
             env=child_env,
         )
+        if with_example:
+            from gaap.embedded.example import EXAMPLE_URL, example_child
+
+            specs.append(example_child(sys.executable, data_dir=data_dir, env=child_env))
+            say(f"the example service (report a problem) will answer at {EXAMPLE_URL}")
         return asyncio.run(supervisor.run(specs))
     except KeyboardInterrupt:
         say("stopped during start-up")

@@ -1,20 +1,60 @@
-"""Console pages. Signing in (through the platform's identity service) arrives with the console proper; until an
-admin can sign in, the console's start page is the platform's status, which shows nothing about any tenant."""
+"""Console pages: the admin's services, one service, and the platform's status. Every page needs a session."""
 
 from __future__ import annotations
+
+import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gaap.db.deps import ReadSession
 from gaap.health import readiness
-from gaap.pages import PageRoute, Pages
+from gaap.pages import Pages
+from gateway.console import repository as repo
+from gateway.console.access import ConsoleRoute, SignedInAdmin, service_access
 from gateway.console.status import ComponentStatus, platform_status
+from gateway.console.texts import role_names
 
-router = APIRouter(prefix="/console", route_class=PageRoute, include_in_schema=False)
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
 
 
 @router.get("", response_class=HTMLResponse)
-async def status_page(request: Request) -> HTMLResponse:
+async def services_page(request: Request, admin: SignedInAdmin, session: ReadSession) -> HTMLResponse:
+    """The services the admin works on (every service, for a platform operator)."""
+    if admin.operator:
+        services = await repo.every_service(session)
+    else:
+        services = [(service, org) for service, org, _member in await repo.memberships(session, admin.email)]
+    rows = [
+        {"id": service.id, "name": service.name, "organisation": org.name, "live": not service.restricted}
+        for service, org in services
+    ]
+    return _pages(request).render(request, "console/services.html", {"admin": admin, "nav": "services", "rows": rows})
+
+
+@router.get("/services/{service_id}", response_class=HTMLResponse)
+async def service_page(
+    request: Request, service_id: uuid.UUID, admin: SignedInAdmin, session: ReadSession
+) -> HTMLResponse:
+    """One service: its organisation, whether it is live, and the admin's roles there."""
+    access = await service_access(session, admin, service_id)
+    context = {
+        "admin": admin,
+        "nav": "services",
+        "access": access,
+        "roles": role_names(access.roles),
+        "may_manage_keys": access.may("manage_api_keys"),
+    }
+    return _pages(request).render(request, "console/service.html", context)
+
+
+@router.get("/status", response_class=HTMLResponse)
+async def status_page(request: Request, admin: SignedInAdmin) -> HTMLResponse:
     """The platform's status: whether each component is ready, and what it depends on."""
     state = request.app.state
     ready, checks = await readiness(
@@ -22,9 +62,5 @@ async def status_page(request: Request) -> HTMLResponse:
     )
     components = [ComponentStatus("gateway", ready, checks)]
     components += await platform_status(state.front.state.forwarder.session, state.front.upstreams)
-    pages: Pages = state.pages
-    return pages.render(
-        request,
-        "console/status.html",
-        {"components": components, "all_ready": all(c.ready for c in components)},
-    )
+    context = {"admin": admin, "nav": "status", "components": components, "all_ready": all(c.ready for c in components)}
+    return _pages(request).render(request, "console/status.html", context)
