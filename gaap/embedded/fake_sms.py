@@ -8,9 +8,11 @@ failover, receipts and inbound texts are exercised without a carrier. Each provi
   "receipt_url"}`: 200 `{"id", "status": "accepted"}`; 401 for wrong credentials; 409 for a `reference` this
   provider already accepted, counted as a duplicate so a test can prove nothing was sent twice.
 - a delivery receipt `receipt_delay_seconds` later, POSTed with the same Basic credentials to the message's
-  `receipt_url` (else `--receipt-url`): `{"reference", "id", "status", "to", "timestamp"}`, retried a few
-  times. Numbers ending `7700900003` end `temporary-failure`, `7700900002` `permanent-failure`, others
-  `delivered` (notify's simulator rules); control `pending_first` sends `pending` before the final status.
+  `receipt_url` (else `--receipt-url`): `{"reference", "id", "status", "to", "timestamp"}`, retried with
+  doubling waits for about a minute, as providers do (a receipt may overtake the worker that records the hand-over,
+  and is answered 409 until it is recorded). Numbers ending `7700900003` end `temporary-failure`, `7700900002`
+  `permanent-failure`, others `delivered` (notify's simulator rules); control `pending_first` sends `pending` before
+  the final status.
 - `POST /{provider}/inbound` `{"to", "from", "content"}` (no auth: it plays the citizen's phone): forwarded
   with the provider's Basic credentials to `--inbound-url` as `{"id", "provider", "to", "from", "content",
   "received_at"}`; 502 if the webhook does not take it.
@@ -146,7 +148,7 @@ class FakeSmsProvider:
         inbound_url: str | None = None,
         receipt_url: str | None = None,
         receipt_delay_seconds: float = 1.0,
-        receipt_attempts: int = 4,
+        receipt_attempts: int = 8,
         receipt_retry_seconds: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:

@@ -226,7 +226,7 @@ def sms_fake(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) ->
         receipt_url=f"{notify_rig.url}/notifications/sms/{{provider}}",
         inbound_url=f"{notify_rig.url}/notifications/sms/receive/{{provider}}",
         receipt_delay_seconds=0.05,
-        receipt_attempts=6,
+        receipt_attempts=9,  # about 25 s of retries: a receipt may overtake the worker on a loaded machine
         receipt_retry_seconds=0.1,
     )
     with serve_in_thread(app, lifespan="on") as url:
