@@ -10,12 +10,17 @@ from fastapi.responses import HTMLResponse
 from gaap.db.deps import ReadSession
 from gaap.health import readiness
 from gaap.pages import Pages
+from gateway.console import messages, notify, pay
 from gateway.console import repository as repo
 from gateway.console.access import ConsoleRoute, SignedInAdmin, service_access
 from gateway.console.status import ComponentStatus, platform_status
 from gateway.console.texts import role_names
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+#: The Notify pages ride on this router: the gateway app includes the console's routers by name.
+router.include_router(notify.router)
+router.include_router(messages.router)
+router.include_router(pay.router)
 
 
 def _pages(request: Request) -> Pages:
@@ -49,6 +54,8 @@ async def service_page(
         "access": access,
         "roles": role_names(access.roles),
         "may_manage_keys": access.may("manage_api_keys"),
+        "may_use_notify": access.may(notify.MANAGE, notify.SEND),
+        "may_see_payments": access.may(pay.VIEW, pay.REFUND),
     }
     return _pages(request).render(request, "console/service.html", context)
 

@@ -36,6 +36,44 @@ KEY_FORM_ERRORS = {
     "InvalidApi": ("kind", "Select the kind of key"),
 }
 
+#: The kinds of Notify template the console manages, as type → name.
+TEMPLATE_TYPES = {"email": "Email", "sms": "Text message"}
+
+#: What the template form shows beside a field it cannot send to notify as it is.
+TEMPLATE_FORM_ERRORS = {
+    "type": "Select the kind of template",
+    "name": "Enter a name for the template, in 255 characters or fewer",
+    "subject": "Enter the email’s subject",
+    "body": "Enter the message",
+}
+
+#: The notifications log's filters: statuses (Notify's own, `failed` covering every failure) and key types.
+NOTIFICATION_STATUSES = {
+    "created": "Created",
+    "sending": "Sending",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "failed": "Failed",
+}
+NOTIFY_KEY_TYPES = {"normal": "Live", "team": "Team and guest list", "test": "Test"}
+
+#: What the send form shows beside the recipient when it is missing.
+RECIPIENT_MISSING = {"email": "Enter an email address", "sms": "Enter a phone number"}
+
+#: Pay's accounts (a service has a live one and a test one) and its payments' public states.
+PAY_MODES = {"live": "Live", "test": "Test"}
+PAYMENT_STATES = {
+    "created": "Created",
+    "started": "Started",
+    "submitted": "Submitted",
+    "capturable": "Capturable",
+    "success": "Success",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "error": "Error",
+}
+REFUND_AMOUNT_ERROR = "Enter an amount in pounds, no more than is left to refund"
+
 
 def role_names(roles: Iterable[str]) -> list[str]:
     """The roles in the platform's order, as message ids."""
@@ -46,3 +84,8 @@ def role_names(roles: Iterable[str]) -> list[str]:
 def when(moment: datetime | None) -> str:
     """A time as the console shows it: the same in English and Welsh, and unambiguous."""
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def when_iso(value: object) -> str:
+    """A UTC time from notify's or pay's JSON ("2026-11-21T12:00:00.000Z") as `when` shows it."""
+    return str(value)[:16].replace("T", " ") + " UTC" if value else ""

@@ -3,7 +3,9 @@ identity whose issuer is that gateway's origin, and the gateway's real seed step
 client on the platform's "GaaP console" service; the push to identity goes through the gateway's outbox.
 
 People are identity accounts made directly in identity's database: the demo admin (every role on the demo
-service), a member without a key role, someone on no team, and a platform operator.
+service), a member without a key role, someone on no team, and a platform operator. The real notify and pay sit
+behind the gateway too, with the demo service pushed to both (its Pay settings allow `moto_api` payments, so a
+test can make a successful payment without a card page).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gaap.principal import PrincipalSigner
 from gaap.settings import parse_keyring
 from gateway.app import create_app as create_gateway
 from gateway.console.oidc import client_record
-from gateway.keys.service import KeyMaterial
+from gateway.keys.service import KeyMaterial, create_key
 from gateway.seed import PLATFORM_ORGANISATION, PLATFORM_SERVICES, seed
 from gateway.settings import GatewaySettings
 from gateway.sync.service import Pusher
@@ -39,10 +41,13 @@ from services.identity.accounts.models import User
 from services.identity.accounts.passwords import hash_password
 from services.identity.app import create_app as create_identity
 from services.identity.demo import new_client_key
+from services.pay.app import create_app as create_pay
 from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import PASSWORD, code_template, identity_settings  # noqa: F401  (fixture)
 from tests.identity.support import Browser, Person
 from tests.notify.conftest import NotifyRig, notify_rig  # noqa: F401  (fixture)
+from tests.pay.conftest import MIGRATIONS as PAY_MIGRATIONS
+from tests.pay.conftest import _pay_settings
 from tests.support import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,6 +65,7 @@ class ConsoleRig:
     demo_service_id: uuid.UUID
     console_service_id: uuid.UUID
     password_hash: str
+    pay_test_key: str
 
     def person(self, email: str | None = None) -> Person:
         """An identity account (password and authenticator app) for `email`, or for a new address."""
@@ -80,6 +86,20 @@ class ConsoleRig:
 
     def browser(self) -> ConsoleBrowser:
         return ConsoleBrowser(self.url)
+
+    def successful_payment(self, reference: str, amount: int = 1500) -> str:
+        """A `moto_api` payment of the demo service's test account, authorised through the gateway: its id."""
+        auth = {"Authorization": f"Bearer {self.pay_test_key}"}
+        body = {"amount": amount, "reference": reference, "description": "Parking permit"}
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            created = client.post("/v1/payments", json={**body, "authorisation_mode": "moto_api"}, headers=auth)
+            assert created.status_code == 201, created.text
+            token = created.json()["_links"]["auth_url_post"]["params"]["one_time_token"]
+            card = {"card_number": "4444333322221111", "cvc": "123", "expiry_date": "12/39", "cardholder_name": "A"}
+            authorised = client.post("/v1/auth", json={"one_time_token": token, **card})
+            assert authorised.status_code == 204, authorised.text
+        payment_id: str = created.json()["payment_id"]
+        return payment_id
 
 
 class ConsoleBrowser(Browser):
@@ -131,8 +151,11 @@ async def _add_member(db_url: str, service_id: uuid.UUID, email: str, roles: lis
         await db.dispose()
 
 
-async def _seed_and_push(db_url: str, settings: GatewaySettings, identity_url: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """`gaap up`'s seed, with the console's client; then the push of the console service to identity."""
+async def _seed_and_push(
+    db_url: str, settings: GatewaySettings, targets: dict[str, str]
+) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """`gaap up`'s seed, with the console's client; then the push of the console service to identity, and of the
+    demo service (allowed `moto_api` payments) to notify and pay; and a Pay test key of the demo service."""
     db = Database(db_url, pool_size=1)
     try:
         async with db.write_session() as session:
@@ -146,12 +169,24 @@ async def _seed_and_push(db_url: str, settings: GatewaySettings, identity_url: s
             assert platform is not None
             console = await tenant_repo.service_by_name(session, platform.id, PLATFORM_SERVICES["console"])
             assert console is not None
-        pusher = Pusher(db, {"identity": identity_url}, PrincipalSigner(parse_keyring(MASTER)))
+            demo = uuid.UUID(result.service_id)
+            await tenants.update_service(session, demo, actor="test", settings={"pay": {"allow_moto_api": True}})
+            _key, pay_key = await create_key(
+                session,
+                KeyMaterial.from_settings(settings),
+                service_id=demo,
+                api="pay",
+                name="t",
+                key_type="test",
+                actor="test",
+            )
+        pusher = Pusher(db, targets, PrincipalSigner(parse_keyring(MASTER)))
         try:
-            assert await pusher.deliver_pending(console.id) == {"delivered": 1}
+            assert (await pusher.deliver_pending(console.id)).get("delivered")
+            assert (await pusher.deliver_pending(demo)).get("delivered")
         finally:
             await pusher.close()
-        return uuid.UUID(result.service_id), console.id
+        return demo, console.id, pay_key
     finally:
         await db.dispose()
 
@@ -171,12 +206,16 @@ def console_rig(  # type: ignore[no-untyped-def]
         identity_db = f"sqlite+aiosqlite:///{tmp}/identity.db"
         asyncio.run(upgrade(ROOT / "services" / "identity" / "migrations", identity_db))
         asyncio.run(upgrade(ROOT / "gateway" / "migrations", gateway_db))
+        pay_db = f"sqlite+aiosqlite:///{tmp}/pay.db"
+        asyncio.run(upgrade(PAY_MIGRATIONS, pay_db))
+        pay = _pay_settings(pay_db, rig_redis)
         identity = identity_settings(identity_db, rig_redis, notify_rig, code_template)
-        with serve_in_thread(create_identity(identity)) as identity_url:
+        with serve_in_thread(create_identity(identity)) as identity_url, serve_in_thread(create_pay(pay)) as pay_url:
+            targets = {"notify": notify_rig.notify_url, "identity": identity_url, "pay": pay_url}
             settings = make_settings(
                 gateway_db,
                 rig_redis,
-                {**upstreams, "notify": notify_rig.notify_url, "identity": identity_url},
+                {**upstreams, **targets},
                 upstream_timeout=30.0,
                 console_client_key=SecretStr(new_client_key()),
                 console_operators=f"{OPERATOR}, someone-else@platform.gaap.test",
@@ -186,10 +225,10 @@ def console_rig(  # type: ignore[no-untyped-def]
                 identity.issuer = url
                 settings.console_base_url = url
                 settings.console_issuer = url + "/"
-                demo, console = asyncio.run(_seed_and_push(gateway_db, settings, identity_url))
-                yield ConsoleRig(
-                    url, settings, gateway_db, identity_db, demo, console, asyncio.run(hash_password(PASSWORD))
-                )
+                pay.api_base_url = pay.frontend_base_url = url
+                demo, console, pay_key = asyncio.run(_seed_and_push(gateway_db, settings, targets))
+                password_hash = asyncio.run(hash_password(PASSWORD))
+                yield ConsoleRig(url, settings, gateway_db, identity_db, demo, console, password_hash, pay_key)
 
 
 @pytest.fixture

@@ -19,7 +19,19 @@ from gaap.pages.i18n import Catalogues
 from gateway.console.oidc import ConsoleRelyingParty, SignInFailed, client_record, form_targets
 from gateway.console.session import ConsoleCookies
 from gateway.console.signin import _console_path
-from gateway.console.texts import KEY_FORM_ERRORS, KEY_KINDS, ROLE_NAMES
+from gateway.console.texts import (
+    KEY_FORM_ERRORS,
+    KEY_KINDS,
+    NOTIFICATION_STATUSES,
+    NOTIFY_KEY_TYPES,
+    PAY_MODES,
+    PAYMENT_STATES,
+    RECIPIENT_MISSING,
+    REFUND_AMOUNT_ERROR,
+    ROLE_NAMES,
+    TEMPLATE_FORM_ERRORS,
+    TEMPLATE_TYPES,
+)
 from gateway.settings import GatewaySettings
 
 CONSOLE = Path(__file__).resolve().parents[3] / "gateway" / "console"
@@ -145,4 +157,7 @@ def test_welsh_is_complete() -> None:
     # Texts chosen in Python are not extracted from the templates: each must be in the catalogue too.
     welsh = Catalogues([CONSOLE / "locale"])
     chosen = [*ROLE_NAMES.values(), *KEY_KINDS.values(), *(text for _field, text in KEY_FORM_ERRORS.values())]
+    chosen += [*TEMPLATE_TYPES.values(), *TEMPLATE_FORM_ERRORS.values(), *NOTIFICATION_STATUSES.values()]
+    chosen += [*NOTIFY_KEY_TYPES.values(), *RECIPIENT_MISSING.values(), *PAY_MODES.values(), *PAYMENT_STATES.values()]
+    chosen += [REFUND_AMOUNT_ERROR]
     assert [text for text in chosen if welsh.gettext("cy", text) == text] == []
