@@ -27,6 +27,8 @@ from services.identity.oidc.endpoints import api as oidc_api
 from services.identity.oidc.endpoints import pages as oidc_pages
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
+from services.identity.proving.endpoints import router as proving_pages
+from services.identity.proving.sources import build_sources
 from services.identity.sessions.endpoints import router as sign_in_pages
 from services.identity.sessions.store import SessionStore
 from services.identity.settings import IdentitySettings
@@ -76,6 +78,7 @@ def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
         ),
         breached=BreachedPasswords(settings.breached_passwords_file),
         jobs=JobQueue.from_redis(redis, "identity"),
+        sources=build_sources(settings),
     )
 
 
@@ -102,7 +105,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             name="identity",
             settings=settings,
             family="oauth",
-            routers=[oidc_api, oidc_pages, sign_in_pages, account_pages, logout_pages, internal_router],
+            routers=[oidc_api, oidc_pages, sign_in_pages, account_pages, proving_pages, logout_pages, internal_router],
             on_startup=[start],
             on_shutdown=[stop],
             title="GaaP identity",

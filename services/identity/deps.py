@@ -19,6 +19,7 @@ from services.identity.keys.ring import KeyRing
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
 from services.identity.oidc.subject import subject
+from services.identity.proving.sources import Sources
 from services.identity.sessions.store import SessionStore
 from services.identity.settings import IdentitySettings
 
@@ -36,6 +37,7 @@ class Provider:
     notify: NotifyClient
     breached: BreachedPasswords
     jobs: JobQueue
+    sources: Sources
 
     @property
     def issuer(self) -> str:

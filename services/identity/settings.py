@@ -72,9 +72,25 @@ class IdentitySettings(ComponentSettings):
     #: How long a process keeps its copy of the key sets before re-reading them (promotions reach every process).
     key_refresh_seconds: float = 30.0
 
+    #: Identity proving (spec §10): the core identity JWT's `iss`, whose host names the DID (default: the issuer).
+    core_identity_issuer: str = ""
+    #: A stored identity is reused with no new checks for this many days (spec §10.6).
+    identity_reuse_days: int = 180
+    #: Evidence sources as `package.module:Class`; empty: the built-in sandbox (spec §10.5).
+    source_passport: str = ""
+    source_driving_licence: str = ""
+    source_fraud: str = ""
+    source_kbv: str = ""
+    #: Production refuses to start with a sandbox source unless this is set.
+    allow_sandbox_sources: bool = False
+
     @property
     def issuer_url(self) -> str:
         return self.public_url(self.issuer) + "/"
+
+    @property
+    def core_identity_issuer_url(self) -> str:
+        return self.public_url(self.core_identity_issuer or self.issuer) + "/"
 
     @property
     def notify_url(self) -> str:

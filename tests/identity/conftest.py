@@ -194,7 +194,15 @@ def identity_rig(  # type: ignore[no-untyped-def]
     with serve_in_thread(app) as identity_url:
         rig_upstreams = {**upstreams, "identity": identity_url}
         # Argon2id takes tens of milliseconds of CPU, far more on a loaded test machine: a patient gateway.
-        gateway_settings = make_settings(gateway_db, rig_redis, rig_upstreams, upstream_timeout=30.0)
+        # The whole suite's journeys come from one address: the gateway's per-IP page limit is raised to fit them.
+        gateway_settings = make_settings(
+            gateway_db,
+            rig_redis,
+            rig_upstreams,
+            upstream_timeout=30.0,
+            anonymous_rate_per_minute=60_000,
+            anonymous_burst=10_000,
+        )
         with serve_in_thread(create_gateway(gateway_settings)) as gateway_url:
             # Identity builds every absolute URL from its issuer: here, the gateway's origin.
             settings.issuer = gateway_url

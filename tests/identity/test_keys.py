@@ -47,7 +47,7 @@ def test_discovery_document(identity_rig: IdentityRig) -> None:
         getattr(metadata, f"validate_{name}")()
     trustmark = httpx.get(identity_rig.gateway_url + "/trustmark").json()
     assert trustmark == {"idp": identity_rig.issuer, "trustmark_provider": identity_rig.issuer,
-                         "C": ["Cl", "Cl.Cm"], "P": ["P0"]}  # fmt: skip
+                         "C": ["Cl", "Cl.Cm"], "P": ["P0", "P1", "P2"], "sandbox": True}  # fmt: skip
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -67,7 +67,7 @@ async def test_rotation_never_breaks_a_relying_party(identity_rig: IdentityRig) 
         async with db.write_session() as session:
             done = await keys.rotate_due(session, settings, later)
             after = KeySnapshot.of(await keys.published(session))
-        assert [d.split(":")[0] for d in done] == ["promoted"]
+        assert [d.split(":")[0] for d in done] == ["promoted", "promoted"]  # the OIDC and core identity sets
         new = after.signer("oidc")
         assert new.kid != old.kid and new.kid in {k["kid"] for k in before.public["oidc"]}  # a key RPs held
         assert old.kid in {k["kid"] for k in after.public["oidc"]}  # still published, so old tokens verify
@@ -81,6 +81,7 @@ async def test_rotation_never_breaks_a_relying_party(identity_rig: IdentityRig) 
         assert f"removed:{old.kid}" in done
     finally:
         await db.dispose()
+    identity_rig.app.state.identity.keys.expire()  # the served process signs with the promoted keys at once
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -16,9 +16,11 @@ from services.identity.settings import BOX
 
 STANDBY, ACTIVE, RETIRED, REMOVED = "standby", "active", "retired", "removed"
 PUBLISHED = (STANDBY, ACTIVE, RETIRED)
-#: Key sets: the OIDC EC set signs ID tokens and logout tokens.
+#: Key sets: the OIDC EC set signs ID tokens and logout tokens; the core identity set signs core identity JWTs
+#: and is published in the DID document instead of the JWKS (spec §4, §7.1).
 OIDC = "oidc"
-KEY_SETS = (OIDC,)
+CORE = "core"
+KEY_SETS = (OIDC, CORE)
 
 
 class SigningKey(Base):

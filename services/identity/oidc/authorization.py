@@ -3,6 +3,8 @@
 - A session that meets the requested credential level answers at once (single sign-on), unless `prompt=login`, an
   expired `max_age` or an `id_token_hint` for someone else asks for a fresh sign-in.
 - A session at `Cl` asked for `Cl.Cm` only needs the second factor (step-up without signing in again).
+- A `P1`/`P2` request is answered from the stored identity when it meets the level (spec §10.6); otherwise the
+  signed-in user goes through proving (`/identity/prove`), so a `Cl.Cm` session steps up without signing in again.
 - Otherwise the request waits in the browser session while the user signs in; `/identity/continue` issues its code.
 - `prompt=none` never shows a page: it answers `login_required` when the user would have to sign in.
 """
@@ -26,11 +28,14 @@ from services.identity.keys.models import OIDC
 from services.identity.keys.ring import KeySnapshot
 from services.identity.oidc.authorize import AuthorizationRequest, AuthorizeError, validate
 from services.identity.oidc.requests import Exchange, OidcRequest
+from services.identity.pages import go
+from services.identity.proving import credential
 from services.identity.sessions.store import BrowserSession
 
 SIGN_IN = "/identity/sign-in"
 SECOND_FACTOR = "/identity/sign-in/security-code"
 CONTINUE = "/identity/continue"
+PROVE = "/identity/prove"
 
 
 def verify_id_token_hint(keys: KeySnapshot, issuer: str, token: str, client_id: str) -> dict[str, Any] | None:
@@ -78,7 +83,8 @@ async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) ->
     return await _decide(op, request, session, auth, client)
 
 
-def _refused(auth: AuthorizationRequest, error: str, description: str) -> Response:
+def refuse(auth: AuthorizationRequest, error: str, description: str) -> Response:
+    """End a waiting request with an OAuth error at the relying party (also when a proving journey stops)."""
     return error_redirect(
         AuthorizeError(
             error, description, redirect_uri=auth.redirect_uri, state=auth.state, response_mode=auth.response_mode
@@ -91,11 +97,6 @@ async def _decide(
 ) -> Response:
     now = int(time.time())
     vector = auth.vector
-    if vector.identity >= 1:
-        # Identity proving (GPG 45) is not built yet: say so rather than sign the user in for nothing.
-        if "none" in auth.prompt:
-            return _refused(auth, "interaction_required", "Identity proving is needed")
-        return _refused(auth, "temporarily_unavailable", "Identity proving is not available")
     fresh_after = None
     if (
         "login" in auth.prompt
@@ -110,9 +111,9 @@ async def _decide(
     )
     signed_in = session.user_id is not None and not someone_else and fresh_after is None
     if signed_in and session.level >= vector.strength:
-        return await issue(op, request, session, auth, client)
+        return await _proceed(op, request, session, auth, client)
     if "none" in auth.prompt:
-        return _refused(auth, "login_required", "Login required")
+        return refuse(auth, "login_required", "Login required")
     if not signed_in:
         session.sign_out()
         await op.sessions.rotate(session)
@@ -141,13 +142,35 @@ async def resume(op: Provider, request: Request, session: BrowserSession) -> Res
         response = render_error_page(request, 400, message=N_("Unknown client"))
         await op.sessions.save(session, response)
         return response
+    return await _proceed(op, request, session, auth, client)
+
+
+async def _proceed(
+    op: Provider, request: Request, session: BrowserSession, auth: AuthorizationRequest, client: RegisteredClient
+) -> Response:
+    """Signed in at the credential level: issue the code, unless the request needs an identity not yet proven."""
+    assert session.user_id is not None
+    if auth.vector.identity >= 1:
+        async with request.app.state.db.read_session() as db:
+            level = await credential.reusable_level(db, session.user_id, op.settings.identity_reuse_days)
+        if level < auth.vector.identity:
+            if "none" in auth.prompt:
+                return refuse(auth, "interaction_required", "Identity proving is needed")
+            session.pending = auth.to_dict()
+            return await go(op, session, PROVE + (f"?lang={auth.lang}" if auth.lang else ""))
     return await issue(op, request, session, auth, client)
 
 
 async def issue(
-    op: Provider, request: Request, session: BrowserSession, auth: AuthorizationRequest, client: RegisteredClient
+    op: Provider,
+    request: Request,
+    session: BrowserSession,
+    auth: AuthorizationRequest,
+    client: RegisteredClient,
+    return_code: str | None = None,
 ) -> Response:
-    """Issue the code through Authlib's grant, store it, and redirect to the relying party."""
+    """Issue the code through Authlib's grant, store it, and redirect to the relying party. `return_code`: a
+    proving journey that failed, for a client that asked for `returnCode` (spec §7.2)."""
     assert session.user_id is not None
     assert session.auth_time is not None
     exchange = Exchange(
@@ -161,6 +184,8 @@ async def issue(
             "sid": session.sid,
             "auth_time": session.auth_time,
             "claims": auth.claims,
+            "identity": auth.vector.identity,
+            "return_code": return_code,
         },
     )
     oauth = OidcRequest("GET", op.issuer + "authorize", request.headers, list(auth.oauth_params().items()), exchange)

@@ -39,6 +39,14 @@ def discovery_document(issuer: str) -> dict[str, Any]:
     }
 
 
-def trustmark_document(issuer: str) -> dict[str, Any]:
-    """The levels this OP can deliver today: authentication levels only, until identity proving is built."""
-    return {"idp": issuer, "trustmark_provider": issuer, "C": ["Cl", "Cl.Cm"], "P": ["P0"]}
+def trustmark_document(issuer: str, sandbox: bool) -> dict[str, Any]:
+    """The levels this OP delivers (spec §4); `sandbox` says identities are proven against simulated sources."""
+    document: dict[str, Any] = {
+        "idp": issuer,
+        "trustmark_provider": issuer,
+        "C": ["Cl", "Cl.Cm"],
+        "P": ["P0", "P1", "P2"],
+    }
+    if sandbox:
+        document["sandbox"] = True
+    return document

@@ -1,4 +1,4 @@
-"""The relying parties' endpoints: discovery, JWKS, trust mark, `/authorize`, `/token`, `/userinfo`.
+"""The relying parties' endpoints: discovery, JWKS, trust mark, DID document, `/authorize`, `/token`, `/userinfo`.
 
 JSON endpoints answer RFC 6749/6750 errors (the app's `oauth` family); `/authorize` and `/identity/continue` are
 browser endpoints, whose errors before the redirect is validated are HTML pages (`PageRoute`).
@@ -18,6 +18,7 @@ from services.identity.deps import Op
 from services.identity.keys.models import OIDC
 from services.identity.oidc import authorization, tokens
 from services.identity.oidc.discovery import discovery_document, trustmark_document
+from services.identity.proving import credential
 
 ONE_DAY = {"Cache-Control": "public, max-age=86400"}
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -45,7 +46,14 @@ async def jwks(op: Op) -> Response:
 @api.get("/trustmark")
 async def trustmark(op: Op) -> Response:
     """The levels of confidence this OP delivers."""
-    return json_response(200, trustmark_document(op.issuer), ONE_DAY)
+    return json_response(200, trustmark_document(op.issuer, op.sources.sandbox), ONE_DAY)
+
+
+@api.get("/.well-known/did.json")
+async def did(op: Op) -> Response:
+    """The DID document publishing the keys that sign core identity JWTs (spec §4, §7.1)."""
+    document = credential.did_document(op.settings.core_identity_issuer_url, await op.keys.current())
+    return json_response(200, document, ONE_DAY)
 
 
 @api.post("/token")

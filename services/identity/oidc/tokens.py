@@ -22,6 +22,7 @@ from services.identity.accounts import repository as users
 from services.identity.deps import Provider
 from services.identity.events import record
 from services.identity.oidc.requests import Exchange, OidcRequest
+from services.identity.proving import credential
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
@@ -96,6 +97,8 @@ async def token(op: Provider, request: Request, session: AsyncSession) -> Respon
         "scope": body.get("scope", code_data["scope"]),
         "claims": code_data.get("claims"),
         "vot": code_data["vot"],
+        "identity": code_data.get("identity", 0),
+        "return_code": code_data.get("return_code"),
     }
     if not await op.grants.save_token(code, body["access_token"], stored, op.settings.access_token_ttl):
         return oauth_error(400, "invalid_grant", "Invalid authorization code")
@@ -129,4 +132,5 @@ async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Res
         user = await users.by_id(session, data["user_id"])
         if user is not None:
             claims.update(email=user.email, email_verified=True)
+    claims.update(await credential.identity_claims(op, session, data))
     return oauth_json(200, claims)
