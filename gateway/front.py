@@ -207,6 +207,7 @@ class GatewayFront:
                 headers=headers,
                 max_body=max_body,
                 response_headers=response_headers,
+                read_timeout=self.settings.bulk_upstream_timeout if route.bulk else None,
             )
         except BodyTooLarge:
             return await _send(

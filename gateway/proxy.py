@@ -9,6 +9,7 @@ upstream is never retried unless its method is idempotent.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import aiohttp
 from starlette.types import Receive, Scope, Send
@@ -163,6 +164,7 @@ class Forwarder:
         headers: list[tuple[str, str]],
         max_body: int,
         response_headers: list[tuple[bytes, bytes]],
+        read_timeout: float | None = None,
     ) -> int:
         """Forward and relay the answer; returns the status sent. Raises before anything is sent to the client
         (`BodyTooLarge`, `UpstreamFailure`, `ClientGone`), so the caller can still answer in the right format."""
@@ -184,10 +186,15 @@ class Forwarder:
             stream = BodyStream(receive, max_body)
             data = stream.__aiter__()
         attempts = 2 if method in IDEMPOTENT else 1
+        # A route that answers slowly by design (bulk sends) reads with its own timeout; others keep the session's
+        # (aiohttp reads an explicit `timeout=None` as "no timeout at all", so it is passed only when set).
+        options: dict[str, Any] = {}
+        if read_timeout is not None:
+            options["timeout"] = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=read_timeout)
         for attempt in range(attempts):
             try:
                 response = await self.session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False, compress=None
+                    method, url, headers=headers, data=data, allow_redirects=False, compress=None, **options
                 )
                 break
             except (BodyTooLarge, ClientGone):

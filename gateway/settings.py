@@ -58,6 +58,8 @@ class GatewaySettings(ComponentSettings):
     max_bulk_body_bytes: int = 64 * 1024 * 1024
     upstream_connect_timeout: float = 2.0
     upstream_timeout: float = 30.0
+    #: Bulk sends validate and store up to 100,000 rows in one request before answering: seconds, not milliseconds.
+    bulk_upstream_timeout: float = 300.0
     upstream_pool_size: int = 256
     #: Seconds the in-memory cache of services and keys may be stale (revocation is also pushed over Redis).
     credential_cache_ttl: float = 5.0

@@ -181,6 +181,12 @@ def test_slow_upstream_is_504(rig: GatewayRig) -> None:
     }
 
 
+def test_a_bulk_send_has_the_longer_timeout(rig: GatewayRig) -> None:
+    """Bulk sends validate and store every row before answering: slower than the other routes' timeout, by design."""
+    slow = httpx.post(f"{rig.url}/v2/notifications/bulk/slow?s=3", headers=notify_auth(rig), json={}, timeout=10)
+    assert slow.status_code == 200, slow.text
+
+
 def test_slow_post_is_not_retried(rig: GatewayRig) -> None:
     response = httpx.post(f"{rig.url}/v1/slow?s=3", headers=pay_auth(rig), json={}, timeout=10)
     assert response.status_code == 504
