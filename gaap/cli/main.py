@@ -44,8 +44,10 @@ def up(
 
 def _register_component_commands() -> None:
     from gateway.cli import register
+    from services.notify.cli import register as register_notify
 
     register(app)
+    register_notify(app)
 
 
 _register_component_commands()

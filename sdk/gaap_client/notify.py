@@ -26,6 +26,8 @@ from gaap_client._core import (
     read_json,
 )
 from gaap_client.types import (
+    BulkJob,
+    JobProgress,
     Notification,
     ReceivedText,
     SentEmail,
@@ -236,6 +238,45 @@ def _create_template(
     return Call("POST", "/v2/manage-template", read_json, json=payload)
 
 
+def _read_data(response: Any) -> Any:
+    return response.json()["data"]
+
+
+def _send_bulk(
+    name: str,
+    template_id: str,
+    *,
+    rows: list[list[str]] | None = None,
+    csv: bytes | None = None,
+    reply_to_id: str | None = None,
+    scheduled_for: str | None = None,
+    idempotency_key: str | None = None,
+) -> Call[BulkJob]:
+    """Send a template to every row of a CSV file (`csv`, its bytes) or a list of rows (`rows`, headers first), as
+    one job (`POST /v2/notifications/bulk`, a GaaP addition). Every row is checked before anything is sent."""
+    if (rows is None) == (csv is None):
+        raise ValueError("give exactly one of rows or csv")
+    body = _omit_none(
+        name=name,
+        template_id=template_id,
+        rows=rows,
+        csv=base64.b64encode(csv).decode("ascii") if csv is not None else None,
+        reply_to_id=reply_to_id,
+        scheduled_for=scheduled_for,
+    )
+    return Call("POST", "/v2/notifications/bulk", _read_data, json=body, idempotency_key=idempotency_key)
+
+
+def _get_job(job_id: str) -> Call[JobProgress]:
+    """A bulk job and its progress: its notifications counted by status (`GET /v2/jobs/{id}`)."""
+    return Call("GET", f"/v2/jobs/{job_id}", _read_data)
+
+
+def _cancel_job(job_id: str) -> Call[BulkJob]:
+    """Cancel a scheduled bulk job before its time (`POST /v2/jobs/{id}/cancel`)."""
+    return Call("POST", f"/v2/jobs/{job_id}/cancel", _read_data)
+
+
 class _NotifyMethods:
     send_email = operation(_send_email)
     send_sms = operation(_send_sms)
@@ -252,6 +293,9 @@ class _NotifyMethods:
     limits = operation(_limits)
     cancel_notification = operation(_cancel_notification)
     create_template = operation(_create_template)
+    send_bulk = operation(_send_bulk)
+    get_job = operation(_get_job)
+    cancel_job = operation(_cancel_job)
 
 
 class NotifyClient(_NotifyMethods, SyncClient):

@@ -88,6 +88,25 @@ class Notification(TypedDict):
     cost_details: NotRequired[dict[str, Any]]
 
 
+class BulkJob(TypedDict):
+    """A bulk send (`POST /v2/notifications/bulk`, a GaaP addition)."""
+
+    id: str
+    name: str
+    template_id: str
+    template_version: int
+    notification_count: int
+    job_status: str
+    scheduled_for: str | None
+    created_at: str
+
+
+class JobProgress(BulkJob):
+    """A bulk send with its notifications counted by status (`GET /v2/jobs/{id}`)."""
+
+    statuses: dict[str, int]
+
+
 class Template(TypedDict):
     id: str
     name: str

@@ -14,6 +14,7 @@ from services.notify.callbacks.log import router as callbacks_router
 from services.notify.inbound.endpoints import router as inbound_router
 from services.notify.inbound.endpoints import webhook as inbound_webhook_router
 from services.notify.inbox.endpoints import router as inbox_router
+from services.notify.jobs.endpoints import router as jobs_router
 from services.notify.letters.endpoints import router as letters_router
 from services.notify.limits.counters import DailyCounts
 from services.notify.limits.endpoints import router as limits_router
@@ -60,6 +61,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             routers=[
                 limits_router,
                 callbacks_router,
+                jobs_router,
                 notifications_router,
                 letters_router,
                 inbound_router,

@@ -216,3 +216,28 @@ async def test_templates_are_created_through_the_api_with_a_managing_key(notify_
     with NotifyClient(notify_rig.url, notify_rig.keys["test"]) as plain, pytest.raises(APIError) as refused:
         plain.create_template("Not allowed", "sms", "Hello")
     assert refused.value.code == "MissingScope"
+
+
+async def test_bulk_jobs_are_sent_followed_and_cancelled(notify_rig: NotifyRig) -> None:
+    sync, aio = clients(notify_rig)
+    templates = notify_rig.templates
+    try:
+        csv = f"phone number,name,code\n{PHONE},Ada,1\n{PHONE},Bo,2\n".encode()
+        job = sync.send_bulk("sdk csv", templates["sms"], csv=csv)
+        assert job["notification_count"] == 2
+        assert job["job_status"] == "in progress"
+        rows = [["phone number", "name", "code"], [PHONE, "Cy", "3"]]
+        other = await aio.send_bulk("sdk rows", templates["sms"], rows=rows)
+        assert other["name"] == "sdk rows"
+        progress = sync.get_job(job["id"])
+        assert progress["id"] == job["id"]
+        assert sum(progress["statuses"].values()) == 2
+        assert (await aio.get_job(other["id"]))["notification_count"] == 1
+        with pytest.raises(APIError) as refused:
+            sync.cancel_job(job["id"])  # not scheduled
+        assert refused.value.status_code == 400
+        with pytest.raises(ValueError):
+            sync.send_bulk("neither", templates["sms"])
+    finally:
+        sync.close()
+        await aio.aclose()

@@ -3,6 +3,7 @@ from services.notify.callbacks import models as _callbacks  # noqa: F401
 from services.notify.delivery import history as _history  # noqa: F401
 from services.notify.idempotency import models as _idempotency  # noqa: F401
 from services.notify.inbound import models as _inbound  # noqa: F401
+from services.notify.jobs import models as _jobs  # noqa: F401
 from services.notify.letters import models as _letters  # noqa: F401
 from services.notify.models import Base
 from services.notify.notifications import models as _notifications  # noqa: F401  (register tables)

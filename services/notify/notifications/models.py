@@ -67,6 +67,7 @@ class Notification(LeasedWork, Base):
         Index("ix_notifications_notification_type_status_created_at", "notification_type", "status", "created_at"),
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_notifications_service_id_key_type_created_at", "service_id", "key_type", "created_at"),
+        Index("ix_notifications_job_id_status", "job_id", "status"),
     )
 
     @property

@@ -21,7 +21,7 @@ import json
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -210,8 +210,12 @@ def _phone_prefix(number: phonenumbers.PhoneNumber) -> str:
     return str(number.country_code)
 
 
+@lru_cache(maxsize=4096)
 def parse_phone_number(value: str) -> PhoneNumber:
     """Parse a recipient, or raise `InvalidPhoneError` with the exact public message.
+
+    Memoised (a pure function of the text, and the costliest step of a send): the send path parses each recipient
+    twice (the smoke-test check, then the send), and a bulk job's file often repeats a number.
 
     If the first attempt fails for any reason, the value is thoroughly normalised and parsed again; the
     second attempt's error is the one reported. This is what accepts `0+447700900100`, and also why
