@@ -77,7 +77,9 @@ def cookies_of(request: Request) -> ConsoleCookies:
 async def _signed_in_admin(request: Request) -> Admin:
     session = cookies_of(request).session(request)
     if session is None:
-        next_path = request.url.path if request.method == "GET" else "/console"
+        # Back to the same page after signing in, filters and all (a form post goes back to the console's home).
+        query = request.url.query
+        next_path = request.url.path + (f"?{query}" if query else "") if request.method == "GET" else "/console"
         raise SignInRequired(next_path)
     operators: frozenset[str] = request.app.state.console_operators
     return Admin(session, session.email in operators)

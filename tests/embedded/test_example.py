@@ -1,7 +1,7 @@
 """The example departmental service end to end, under `gaap up --with-example`, in Chromium: a resident signs in
 through identity (password and authenticator code), reports a bulky waste collection, pays with the test card on
-pay's hosted pages, comes back to the service, and then the confirmation email is in the developer inbox and the
-payment is paid; an officer's status update sends a second email."""
+pay's hosted pages, comes back to the service, and then the payment is in the council's console, the confirmation
+email is in the developer inbox, and an officer's status update sends a second email."""
 
 from __future__ import annotations
 
@@ -114,14 +114,24 @@ async def test_a_resident_reports_pays_and_is_told(tmp_path: Path, chromium: Bro
         await page.wait_for_url(EXAMPLE + "/reports/*")
         assert (await page.locator("#payment").inner_text()) == "Paid"
         reference = (await page.locator(".govuk-panel__body strong").inner_text()).strip()
+        report_id = page.url.rsplit("/", 1)[-1]
 
         async with AsyncPayClient(url, demo["pay"]["test_key"]) as pay:  # the department's view of its payments
             payments = [p async for p in pay.payments(reference=reference)]
         assert [(p["amount"], p["state"]["status"]) for p in payments] == [(2500, "success")]
+        # The council's own view: the same person is the demo service's admin in the console (signed in through
+        # identity, where the session from the report is still live).
+        console = f"{url}/console/services/{demo['service_id']}/payments?mode=test&reference={reference}"
+        await page.goto(console)
+        if "/identity/" in page.url:
+            await sign_in(page, user)
+            await page.goto(console)
+        listing = page.locator("main")
+        assert reference in await listing.inner_text()
+        assert "£25.00" in await listing.inner_text()
         email = await asyncio.to_thread(inbox_email, demo, user["email"], f"We have your report {reference}")
         assert "We have received your payment of £25.00" in email["text"]
         officer = json.loads((tmp_path / "report-a-problem.json").read_text())["officer_token"]
-        report_id = page.url.rsplit("/", 1)[-1]
         async with httpx.AsyncClient() as client:
             updated = await client.post(
                 f"{EXAMPLE}/officer/reports/{report_id}/status",

@@ -18,6 +18,13 @@ def test_every_console_page_sends_a_visitor_without_a_session_to_sign_in(browser
         assert response.headers["location"] == "/console/sign-in?" + f"next={path.replace('/', '%2F')}"
 
 
+def test_the_way_back_after_signing_in_keeps_the_pages_query(browser: ConsoleBrowser) -> None:
+    path = "/console/services/6f1c1f9e-0000-4000-8000-000000000000/payments?mode=test&reference=RAP-1"
+    response = browser.get(path)
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response.headers["location"]).query)["next"] == [path]
+
+
 def test_sign_in_asks_identity_for_a_code_at_cl_cm(browser: ConsoleBrowser, console_rig: ConsoleRig) -> None:
     response = browser.get("/console/sign-in?next=/console/status")
     assert response.status_code == 303
