@@ -7,8 +7,6 @@ or an email address, hashed) and expire on their own, so a lockout ends without 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +14,7 @@ from enum import StrEnum
 import orjson
 from redis.asyncio import Redis
 
+from gaap.crypto import constant_time_equal, keyed_hash
 from services.identity.oidc.store import PREFIX
 
 
@@ -40,11 +39,10 @@ class OneTimeCodes:
         self.max_failures = max_failures
 
     def _subject(self, purpose: str, subject: str) -> str:
-        mac = hmac.new(self._key, f"{purpose}|{subject.lower()}".encode(), hashlib.sha256).hexdigest()
-        return f"{PREFIX}otc:{mac}"
+        return f"{PREFIX}otc:{keyed_hash(self._key, f'{purpose}|{subject.lower()}')}"
 
     def _hash(self, code: str) -> str:
-        return hmac.new(self._key, b"code|" + code.encode(), hashlib.sha256).hexdigest()
+        return keyed_hash(self._key, "code|" + code)
 
     async def issue(self, purpose: str, subject: str) -> str:
         code = f"{secrets.randbelow(10**6):06d}"
@@ -58,7 +56,7 @@ class OneTimeCodes:
         if raw is None:
             return CodeCheck.missing
         record = orjson.loads(raw)
-        if hmac.compare_digest(record["hash"], self._hash(code.strip().replace(" ", ""))):
+        if constant_time_equal(record["hash"], self._hash(code.strip().replace(" ", ""))):
             await self.redis.delete(key)
             return CodeCheck.ok
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -78,8 +76,7 @@ class Counters:
         self._key = key
 
     def _name(self, kind: str, subject: str) -> str:
-        mac = hmac.new(self._key, f"{kind}|{subject.lower()}".encode(), hashlib.sha256).hexdigest()
-        return f"{PREFIX}count:{mac}"
+        return f"{PREFIX}count:{keyed_hash(self._key, f'{kind}|{subject.lower()}')}"
 
     async def hit(self, kind: str, subject: str, limit: Limit) -> int:
         name = self._name(kind, subject)

@@ -8,9 +8,8 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
-from gaap.crypto import random_base32
+from gaap.crypto import keyed_hash, random_base32
 
 NEXT_URL_TOKEN_CHARS = 26
 
@@ -24,4 +23,4 @@ def new_next_url_token() -> str:
 
 
 def moto_token(secret: bytes, payment_id: str) -> str:
-    return hmac.new(secret, b"gaap-pay/moto-auth/v1/" + payment_id.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret, "gaap-pay/moto-auth/v1/" + payment_id)

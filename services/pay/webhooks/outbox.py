@@ -60,16 +60,16 @@ def events_for(before: PublicState, after: PublicState, values: Mapping[str, Any
     return events
 
 
-def message_body(message_id: str, event_type: str, payment: Payment, now: datetime) -> str:
-    """§12's request body: the payment as §5.2 shows it at event time, without `_links`."""
+def message_body(message_id: str, event_type: str, payment_id: str, resource: dict[str, Any], now: datetime) -> str:
+    """§12's request body: `resource` is the payment as §5.2 shows it at event time, without `_links`."""
     document = {
         "webhook_message_id": message_id,
         "created_date": datetime_ms(now),
-        "resource_id": payment.id,
+        "resource_id": payment_id,
         "api_version": 1,
         "resource_type": "payment",
         "event_type": event_type,
-        "resource": payment_json(payment, None),
+        "resource": resource,
     }
     return orjson.dumps(document).decode()
 
@@ -88,6 +88,7 @@ async def record(session: AsyncSession, payment: Payment, events: Sequence[str],
         .scalars()
         .all()
     )
+    resource = payment_json(payment, None)  # the same for every message of this change
     ids = []
     for event_type in events:
         for hook in hooks:
@@ -101,7 +102,7 @@ async def record(session: AsyncSession, payment: Payment, events: Sequence[str],
                     payment_id=payment.id,
                     event_type=event_type,
                     status=PENDING if hook.active else WILL_NOT_SEND,
-                    body=message_body(message_id, event_type, payment, now),
+                    body=message_body(message_id, event_type, payment.id, resource, now),
                     created_at=now,
                     updated_at=now,
                     next_attempt_at=now,
