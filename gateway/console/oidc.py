@@ -4,7 +4,8 @@ Code flow with PKCE (S256), `state` and `nonce`, `vtr=["Cl.Cm"]` (password and a
 `private_key_jwt` with the key the gateway holds (`GATEWAY_CONSOLE_CLIENT_KEY`). The browser goes to identity's
 public issuer; the back-channel calls (`/token`, `/userinfo`, the JWKS) go straight to identity's API process
 (`GATEWAY_IDENTITY_URL`), as the gateway's own pushes do, rather than out and back in through the public port.
-The ID token is checked as One Login asks relying parties to: signature against identity's JWKS (ES256 only),
+The PKCE pair, the client assertion and the ID token's checks are the SDK's (`gaap_client.identity`), so the
+console checks exactly what a department's relying party does: signature against identity's JWKS (ES256 only),
 `iss`, `aud`, `exp`, `iat`, `nonce` and `vot`; the email comes from `/userinfo` and must be verified.
 
 The client is registered in identity like every other: `client_record` is what `gaap up` stores on the platform
@@ -13,21 +14,25 @@ organisation's "GaaP console" service (`settings["identity"]["clients"]`), which
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
+import jwt
 import structlog
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
+from gaap_client.identity import (
+    ASSERTION_TYPE,
+    SignInError,
+    client_assertion,
+    id_token_key_id,
+    key_in,
+    new_pkce,
+    signing_key,
+    verify_id_token,
+)
 
 from gaap.pages import PageError
 from gateway.settings import GatewaySettings
@@ -37,7 +42,6 @@ log = structlog.get_logger("gateway.console")
 CALLBACK_PATH = "/console/sign-in/callback"
 SIGNED_OUT_PATH = "/console/signed-out"
 LEVEL = "Cl.Cm"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 
 
@@ -68,19 +72,15 @@ class AuthorizationRequest:
     verifier: str
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _private_key(settings: GatewaySettings) -> ECKey | None:
+def _private_jwk(settings: GatewaySettings) -> dict[str, Any] | None:
     raw = settings.console_client_key.get_secret_value()
-    return ECKey.import_key(json.loads(raw)) if raw else None
+    return dict(json.loads(raw)) if raw else None
 
 
 def client_record(settings: GatewaySettings) -> dict[str, Any]:
     """The console's client in One Login's field names (only the public half of its key)."""
-    key = _private_key(settings)
-    if key is None:
+    jwk = _private_jwk(settings)
+    if jwk is None:
         raise ValueError("GATEWAY_CONSOLE_CLIENT_KEY is not set")
     origin = settings.console_origin
     return {
@@ -91,7 +91,7 @@ def client_record(settings: GatewaySettings) -> dict[str, Any]:
         "Scopes": ["openid", "email"],
         "ClientLoCs": ["P0"],
         "PublicKeySource": "STATIC",
-        "PublicKey": key.as_dict(private=False),
+        "PublicKey": {name: value for name, value in jwk.items() if name != "d"},
         "SubjectType": "public",
         "PKCEEnforced": True,
     }
@@ -112,7 +112,8 @@ class ConsoleRelyingParty:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.key = _private_key(settings)
+        jwk = _private_jwk(settings)
+        self.key = signing_key(jwk) if jwk else None
 
     @property
     def configured(self) -> bool:
@@ -123,7 +124,8 @@ class ConsoleRelyingParty:
         return self.settings.console_origin + CALLBACK_PATH
 
     def authorization_request(self, *, lang: str) -> AuthorizationRequest:
-        state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+        state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        verifier, challenge = new_pkce()
         params = {
             "response_type": "code",
             "client_id": self.settings.console_client_id,
@@ -131,7 +133,7 @@ class ConsoleRelyingParty:
             "scope": "openid email",
             "state": state,
             "nonce": nonce,
-            "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge": challenge,
             "code_challenge_method": "S256",
             "vtr": json.dumps([LEVEL]),
             "ui_locales": lang,
@@ -143,19 +145,6 @@ class ConsoleRelyingParty:
     def logout_url(self, id_token: str) -> str:
         params = {"id_token_hint": id_token, "post_logout_redirect_uri": self.settings.console_origin + SIGNED_OUT_PATH}
         return f"{self.settings.identity_issuer}logout?{urlencode(params)}"
-
-    def _assertion(self) -> str:
-        assert self.key is not None
-        now = int(time.time())
-        claims = {
-            "iss": self.settings.console_client_id,
-            "sub": self.settings.console_client_id,
-            "aud": self.settings.identity_issuer + "token",
-            "iat": now,
-            "exp": now + 60,
-            "jti": str(uuid.uuid4()),
-        }
-        return jwt.encode({"alg": "ES256"}, claims, self.key)
 
     async def _call(self, session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = self.settings.identity_url.rstrip("/") + path
@@ -173,13 +162,14 @@ class ConsoleRelyingParty:
 
     async def complete(self, session: aiohttp.ClientSession, *, code: str, verifier: str, nonce: str) -> SignedIn:
         """Exchange the code, check the ID token and read the verified email address."""
+        assert self.key is not None, "sign-in is offered only when the console's client key is set"
         form = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": self.redirect_uri,
             "code_verifier": verifier,
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": self._assertion(),
+            "client_assertion": client_assertion(self.key, self.settings.console_client_id, self._token_endpoint),
         }
         # The forwarding session sends no automatic headers (it passes the client's), so the form says its type.
         form_type = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -194,24 +184,27 @@ class ConsoleRelyingParty:
             raise SignInFailed()
         return SignedIn(email.strip().lower(), str(claims["sub"]), str(tokens["id_token"]))
 
+    @property
+    def _token_endpoint(self) -> str:
+        return self.settings.identity_issuer + "token"
+
     def verify_id_token(self, token: str, jwks: dict[str, Any], *, nonce: str) -> dict[str, Any]:
         """The ID token's claims, once its signature and every claim the console relies on are checked."""
         try:
-            decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["ES256"])  # type: ignore[arg-type]
-            jwt.JWTClaimsRegistry(
-                leeway=30,
-                iss={"essential": True, "value": self.settings.identity_issuer},
-                aud={"essential": True, "value": self.settings.console_client_id},
-                sub={"essential": True},
-                exp={"essential": True},
-                iat={"essential": True},
-                nonce={"essential": True, "value": nonce},
-                vot={"essential": True, "value": LEVEL},
-            ).validate(decoded.claims)
-        except (JoseError, ValueError) as exc:
+            key = key_in(jwks, id_token_key_id(token))
+            if key is None:
+                raise SignInError("invalid_token", "identity publishes no such key")
+            return verify_id_token(
+                token,
+                key,
+                issuer=self.settings.identity_issuer,
+                client_id=self.settings.console_client_id,
+                nonce=nonce,
+                levels=(LEVEL,),
+            )
+        except (SignInError, jwt.PyJWTError) as exc:
             log.warning("the console refused an ID token", error=type(exc).__name__, detail=str(exc))
             raise SignInFailed() from exc
-        return dict(decoded.claims)
 
 
 def _error_of(body: object) -> dict[str, str]:

@@ -21,7 +21,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -34,6 +34,8 @@ from gaap_client.errors import GaapError
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Seconds of clock difference allowed when checking the ID token's times.
 LEEWAY_SECONDS = 60
+#: How long a client assertion is valid for.
+ASSERTION_LIFETIME_SECONDS = 300
 
 
 class SignInError(GaapError):
@@ -76,6 +78,75 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+# The relying party's checks, also usable on their own by a relying party that makes its own HTTP calls (the
+# platform's console calls identity's API process directly, but checks what it gets with these).
+
+
+def new_pkce() -> tuple[str, str]:
+    """A fresh PKCE code verifier and its S256 challenge."""
+    verifier = secrets.token_urlsafe(48)
+    return verifier, _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def signing_key(private_key_jwk: Mapping[str, Any] | str) -> jwt.PyJWK:
+    """The client's ES256 signing key from its private JWK (a mapping or its JSON text)."""
+    jwk = json.loads(private_key_jwk) if isinstance(private_key_jwk, str) else dict(private_key_jwk)
+    return jwt.PyJWK(jwk, algorithm="ES256")
+
+
+def client_assertion(key: jwt.PyJWK, client_id: str, token_endpoint: str) -> str:
+    """A `private_key_jwt` client assertion for one use at `token_endpoint` (a fresh `jti`, five minutes to live)."""
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": token_endpoint,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
+    headers = {"kid": key.key_id} if key.key_id else None
+    return jwt.encode(claims, key.key, algorithm="ES256", headers=headers)
+
+
+def id_token_key_id(id_token: str) -> str:
+    """The `kid` the ID token says it is signed with (not yet verified: look it up in the issuer's JWKS)."""
+    try:
+        return str(jwt.get_unverified_header(id_token).get("kid"))
+    except jwt.PyJWTError as exc:
+        raise SignInError("invalid_token", str(exc)) from exc
+
+
+def key_in(jwks: Mapping[str, Any], kid: str) -> Any | None:
+    """The public key `kid` of a JWKS, or None when it publishes no such key."""
+    found = [k for k in jwks.get("keys", []) if k.get("kid") == kid]
+    return jwt.PyJWK(found[0], algorithm="ES256").key if found else None
+
+
+def verify_id_token(
+    id_token: str, key: Any, *, issuer: str, client_id: str, nonce: str, levels: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The ID token's claims once its ES256 signature (with the issuer's `key`), `iss`, `aud`, `sub`, times, `nonce`
+    and level (`vot`, one of `levels` when given) are checked; `SignInError` otherwise."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            id_token,
+            key,
+            algorithms=["ES256"],
+            audience=client_id,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["iss", "aud", "sub", "exp", "iat"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise SignInError("invalid_token", str(exc)) from exc
+    if claims.get("nonce") != nonce:
+        raise SignInError("invalid_token", "the ID token's nonce is not this request's")
+    if levels and claims.get("vot") not in levels:
+        raise SignInError("invalid_token", f"signed in at {claims.get('vot')!r}, not {' or '.join(levels)}")
+    return claims
+
+
 class _Identity:
     """What both clients share: the client's registration, and the issuer's metadata and keys once fetched."""
 
@@ -85,9 +156,7 @@ class _Identity:
         self.issuer = issuer if issuer.endswith("/") else issuer + "/"
         self.client_id = client_id
         self.redirect_uri = redirect_uri
-        jwk = json.loads(private_key_jwk) if isinstance(private_key_jwk, str) else dict(private_key_jwk)
-        self._key = jwt.PyJWK(jwk, algorithm="ES256")
-        self._kid: str | None = jwk.get("kid")
+        self._key = signing_key(private_key_jwk)
         self._metadata: dict[str, Any] | None = None
         self._jwks: dict[str, Any] | None = None
 
@@ -104,23 +173,10 @@ class _Identity:
             if fetch:
                 metadata = yield from self._discover()
                 self._jwks = yield Call("GET", metadata["jwks_uri"], read_json)
-            found = [k for k in (self._jwks or {}).get("keys", []) if k.get("kid") == kid]
-            if found:
-                return jwt.PyJWK(found[0], algorithm="ES256").key
+            key = key_in(self._jwks or {}, kid)
+            if key is not None:
+                return key
         raise SignInError("invalid_token", f"the issuer publishes no key {kid!r}")
-
-    def _assertion(self, token_endpoint: str) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": self.client_id,
-            "sub": self.client_id,
-            "aud": token_endpoint,
-            "iat": now,
-            "exp": now + 300,
-            "jti": str(uuid.uuid4()),
-        }
-        headers = {"kid": self._kid} if self._kid else None
-        return jwt.encode(claims, self._key.key, algorithm="ES256", headers=headers)
 
     def _authorization_request(
         self,
@@ -135,8 +191,7 @@ class _Identity:
         `Cl` (password), `Cl.Cm` (and a second factor, the default), `P1`/`P2` (identity proving)."""
         metadata = yield from self._discover()
         levels = tuple([vtr] if isinstance(vtr, str) else vtr or ())
-        verifier = secrets.token_urlsafe(48)
-        challenge = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+        verifier, challenge = new_pkce()
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         params = {
             "response_type": "code",
@@ -177,31 +232,14 @@ class _Identity:
             "redirect_uri": self.redirect_uri,
             "code_verifier": request.code_verifier,
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": self._assertion(endpoint),
+            "client_assertion": client_assertion(self._key, self.client_id, endpoint),
         }
         tokens = yield Call("POST", endpoint, read_json, form=form, idempotent_post=False)
         id_token = tokens["id_token"]
-        try:
-            kid = jwt.get_unverified_header(id_token).get("kid")
-        except jwt.PyJWTError as exc:
-            raise SignInError("invalid_token", str(exc)) from exc
-        key = yield from self._signing_key(str(kid))
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                id_token,
-                key,
-                algorithms=["ES256"],
-                audience=self.client_id,
-                issuer=self.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["iss", "aud", "sub", "exp", "iat"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise SignInError("invalid_token", str(exc)) from exc
-        if claims.get("nonce") != request.nonce:
-            raise SignInError("invalid_token", "the ID token's nonce is not this request's")
-        if request.vtr and claims.get("vot") not in request.vtr:
-            raise SignInError("invalid_token", f"signed in at {claims.get('vot')!r}, not {' or '.join(request.vtr)}")
+        key = yield from self._signing_key(id_token_key_id(id_token))
+        claims = verify_id_token(
+            id_token, key, issuer=self.issuer, client_id=self.client_id, nonce=request.nonce, levels=request.vtr
+        )
         return SignedIn(claims, id_token, str(tokens["access_token"]))
 
     def _userinfo(self, access_token: str) -> Generator[Call[Any], Any, dict[str, Any]]:
