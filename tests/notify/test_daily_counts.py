@@ -9,7 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from services.notify.errors import TooManyRequestsError
-from services.notify.limits.counters import FRESH_SECONDS, DailyCounts, _key
+from services.notify.limits.counters import FRESH_SECONDS, DailyCounts, _key, tally
+from services.notify.notifications.models import Notification
 from services.notify.tenancy.models import NotifyService
 
 
@@ -76,3 +77,16 @@ async def test_without_redis_the_check_fails_open_and_counts_are_lost_not_raised
         assert await counts.sent_today(svc, "email") is None
     finally:
         await client.aclose()
+
+
+def test_tally_counts_what_each_daily_counter_gains() -> None:
+    """Objects and the writer's column values count alike; international texts count twice; test keys never."""
+    one, two = uuid.uuid4(), uuid.uuid4()
+    rows = [
+        Notification(service_id=one, key_type="normal", notification_type="email"),
+        Notification(service_id=one, key_type="team", notification_type="sms", international=True),
+        {"service_id": one, "key_type": "normal", "notification_type": "sms"},  # no `international`: not set
+        {"service_id": two, "key_type": "normal", "notification_type": "letter", "international": False},
+        Notification(service_id=two, key_type="test", notification_type="email"),
+    ]
+    assert tally(rows) == {(one, "email"): 1, (one, "sms"): 2, (one, "international_sms"): 1, (two, "letter"): 1}

@@ -7,7 +7,6 @@ incremented, and only then is the 201 sent. The queue is told afterwards, on the
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -45,11 +44,7 @@ async def send_bulk(request: Request, caller: NotifyCaller, background: Backgrou
     validate(schemas.POST_BULK, data, schedule_days=_schedule_days(request, caller))
     accepted = await bulk.accept(state.sending, caller, data)
     await bulk.store(state.db, accepted)
-    counted: Counter[tuple[object, str]] = Counter()
-    for row in accepted.notifications:
-        for channel in limits.channels_counted(row.key_type, row.notification_type, row.international):
-            counted[row.service_id, channel] += 1
-    await state.counts.increment_many(counted)
+    await state.counts.increment_many(limits.tally(accepted.notifications))
     background.add_task(enqueue, state.jobs, accepted.notifications)
     return JSONResponse({"data": bulk.job_json(accepted.job)}, status_code=201)
 

@@ -16,7 +16,6 @@ import binascii
 import csv
 import io
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -154,10 +153,7 @@ async def accept(ctx: sending.SendContext, caller: Caller, data: dict[str, Any])
 
 async def _check_daily_limits(counts: limits.DailyCounts, caller: Caller, rows: list[Notification]) -> None:
     """§18.6: the whole batch must fit in what is left of today's limit (a half-sent job helps nobody)."""
-    needed: Counter[str] = Counter()
-    for row in rows:
-        needed.update(limits.channels_counted(caller.key_type, row.notification_type, row.international))
-    for channel, count in needed.items():
+    for (_service_id, channel), count in limits.tally(rows).items():
         await counts.check(caller.service, channel, count)
 
 

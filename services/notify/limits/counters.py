@@ -13,8 +13,10 @@ always checked against Redis. This saves a Redis round trip on almost every send
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import Counter
@@ -23,6 +25,9 @@ from redis.exceptions import RedisError
 
 from services.notify.errors import TooManyRequestsError
 from services.notify.tenancy.models import NotifyService
+
+if TYPE_CHECKING:
+    from services.notify.notifications.models import Notification
 
 log = structlog.get_logger("notify.limits")
 LIMITS_UNAVAILABLE = Counter("gaap_notify_daily_limit_unavailable_total", "Daily-limit checks made without Redis")
@@ -53,6 +58,18 @@ def channels_counted(key_type: str, notification_type: str, international: bool)
     if notification_type == "sms" and international:
         return ("sms", "international_sms")
     return (notification_type,)
+
+
+def tally(rows: Iterable[Notification | Mapping[str, Any]]) -> Tally[tuple[object, str]]:
+    """How many of `rows` (new notifications, as objects or as the writer's column values) each daily counter
+    gains, by (service id, channel): what `DailyCounts.increment_many` takes."""
+    counts: Tally[tuple[object, str]] = Tally()
+    for row in rows:
+        values = row if isinstance(row, Mapping) else row.__dict__
+        channels = channels_counted(values["key_type"], values["notification_type"], bool(values.get("international")))
+        for channel in channels:
+            counts[values["service_id"], channel] += 1
+    return counts
 
 
 class DailyCounts:

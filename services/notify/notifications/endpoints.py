@@ -84,8 +84,7 @@ async def _send(channel: str, request: Request, caller: Any, background: Backgro
             if row is not None and not accepted.stored:
                 session.add(row)  # with its key's record, in one transaction
                 await session.flush()
-                counted = limits.channels_counted(row.key_type, row.notification_type, row.international)
-                await state.counts.increment(row.service_id, counted)
+                await state.counts.increment_many(limits.tally([row]))
             if claim is not None and row is not None:
                 await idempotency.complete(session, claim, accepted.body, row.id)
     except Exception:

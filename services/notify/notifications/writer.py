@@ -12,7 +12,6 @@ with the key's record (see the endpoints).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any
 
 from gaap.db.batch import GroupCommit, Row
@@ -45,13 +44,7 @@ class NotificationWriter:
         await self.group.insert(row_values(notification))
 
     async def _committed(self, rows: list[Row]) -> None:
-        counts: Counter[tuple[object, str]] = Counter()
-        for row in rows:
-            for channel in limits.channels_counted(
-                row["key_type"], row["notification_type"], row.get("international", False)
-            ):
-                counts[row["service_id"], channel] += 1
-        await self.counts.increment_many(counts)
+        await self.counts.increment_many(limits.tally(rows))
         jobs = [
             Enqueue(self.task, row["id"], lane_for(row["key_type"], row["process_type"]), row.get("scheduled_for"))
             for row in rows
