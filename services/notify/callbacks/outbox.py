@@ -14,7 +14,7 @@ relays any row nobody queued, which is how the request-handling sites (receipts,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
+from gaap.jobs import Enqueue
 from services.notify.callbacks.models import DELIVERY_STATUS, INBOUND_SMS, CallbackConfig, CallbackDelivery
 from services.notify.formats import iso
 from services.notify.inbound.models import InboundSms
@@ -34,7 +35,7 @@ TASK = "deliver_callback"
 
 
 class Enqueuer(Protocol):
-    async def enqueue(self, task: str, ident: Any, *, lane: str) -> bool: ...
+    async def enqueue_many(self, jobs: Sequence[Enqueue]) -> bool: ...
 
 
 def encode(payload: dict[str, Any]) -> str:
@@ -134,6 +135,5 @@ async def _owe(
 
 
 async def queue(jobs: Enqueuer, delivery_ids: Iterable[uuid.UUID]) -> None:
-    """After the commit: send at once. A lost enqueue only waits for the sweep."""
-    for ident in delivery_ids:
-        await jobs.enqueue(TASK, ident, lane=LANE)
+    """After the commit: send at once (one Redis round trip for them all). A lost enqueue only waits for the sweep."""
+    await jobs.enqueue_many([Enqueue(TASK, ident, LANE) for ident in delivery_ids])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gaap.db import Database, utcnow
+from gaap.jobs import Enqueue
 from gaap.webhooks import SignatureError, verify
 from services.notify.callbacks import sender
 from services.notify.callbacks.config import CallbackSetting, apply_callbacks
@@ -175,6 +176,11 @@ class RecordedJobs:
         self, task: str, ident: Any, *, lane: str, defer_until: datetime | None = None, dedupe_key: str | None = None
     ) -> bool:
         self.queued.append((task, str(ident), lane, defer_until))
+        return True
+
+    async def enqueue_many(self, jobs: Sequence[Enqueue]) -> bool:
+        for job in jobs:
+            await self.enqueue(job.task, job.ident, lane=job.lane, defer_until=job.defer_until)
         return True
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from gaap.db import Database, utcnow
 from gaap.embedded.inbox import EmailSummary, get_email, iter_maildir_files, normalise_message_id
 from gaap.embedded.smtp_sink import SmtpSink
-from gaap.jobs import JobQueue, WorkerSpec, serve
+from gaap.jobs import Enqueue, JobQueue, WorkerSpec, serve
 from services.notify.notifications.models import Notification
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliverySettings, worker_spec
@@ -68,6 +68,11 @@ class RecordedJobs:
         self, task: str, ident: Any, *, lane: str, defer_until: datetime | None = None, dedupe_key: str | None = None
     ) -> bool:
         self.queued.append((task, str(ident), lane, defer_until))
+        return True
+
+    async def enqueue_many(self, jobs: Sequence[Enqueue]) -> bool:
+        for job in jobs:
+            await self.enqueue(job.task, job.ident, lane=job.lane, defer_until=job.defer_until)
         return True
 
     async def close(self) -> None:
