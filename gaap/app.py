@@ -17,6 +17,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +28,7 @@ from gaap import logging as gaap_logging
 from gaap.context import REQUEST_ID_HEADER, accept_request_id, request_id_var
 from gaap.db.deps import mark_failed
 from gaap.db.engine import Database
+from gaap.db.outage import STORAGE_FULL_MESSAGE, database_unavailable, storage_full
 from gaap.errors import FAMILIES, ApiError, ErrorFamily, Fault
 from gaap.health import Check, healthz, readiness
 from gaap.metrics import MetricsMiddleware, metrics_endpoint
@@ -136,6 +139,14 @@ def family_route(name: str) -> type[APIRoute]:
     return FamilyRoute
 
 
+def _is_fastapi_422(response: Any) -> bool:
+    """Whether an operation's 422 is the one FastAPI adds on its own (its `HTTPValidationError` body)."""
+    if not isinstance(response, dict):
+        return False
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
+
+
 def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -157,9 +168,22 @@ def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_response(family, exc, request_id_of(request))
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        """The database unreachable or its disk full: a 503 in the family's format (the request committed nothing);
+        anything else stays the bug it is."""
+        full = storage_full(exc)
+        if not full and not database_unavailable(exc):
+            raise exc
+        what = "database full" if full else "database unavailable"
+        log.warning(what, path=request.url.path, error=type(exc).__name__)
+        mark_failed(request)
+        return family.fault(Fault.unavailable, request_id_of(request), STORAGE_FULL_MESSAGE if full else None)
+
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    for unreachable in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
+        app.add_exception_handler(unreachable, on_database_error)
 
 
 @dataclass
@@ -233,13 +257,14 @@ def build_app(component: Component) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         """FastAPI lists a 422 for every route with parameters; no client ever gets one (validation failures are
-        answered by the family's own 400), so the document must not promise it."""
+        answered by the family's own 400), so the document must not promise it. A 422 a route declares itself (Pay's
+        `P0102`, say) is a real answer and stays."""
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
-                    if isinstance(operation, dict):
-                        operation.get("responses", {}).pop("422", None)
+                    if isinstance(operation, dict) and _is_fastapi_422(operation.get("responses", {}).get("422")):
+                        del operation["responses"]["422"]
             components = schema.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 components.pop(name, None)

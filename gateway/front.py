@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gaap.context import accept_request_id, request_id_var
+from gaap.db.outage import database_unavailable
 from gaap.errors import Fault
 from gaap.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from gaap.principal import Principal, PrincipalSigner
@@ -101,12 +102,18 @@ class GatewayFront:
                 )
             else:
                 status = await self._handle(route, scope, receive, tracking_send, request_id)
-        except Exception:
-            log.exception("gateway failed to handle a request", path=scope["path"])
+        except Exception as exc:
+            # Its database unreachable (credentials, tenants, audit): a 503 the client may retry, not a bug's 500.
+            unavailable = database_unavailable(exc)
+            if unavailable:
+                log.warning("gateway database unavailable", path=scope["path"], error=type(exc).__name__)
+            else:
+                log.exception("gateway failed to handle a request", path=scope["path"])
             if started:
                 raise
+            fault = Fault.unavailable if unavailable else Fault.internal
             status = await _send(
-                self.answers.fault(route.family, Fault.internal, request_id, scope), scope, receive, send, request_id
+                self.answers.fault(route.family, fault, request_id, scope), scope, receive, send, request_id
             )
         finally:
             request_id_var.reset(token)

@@ -16,7 +16,6 @@ second copy finds the key and skips.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.jobs.leases import LeasedWork, status_in
 from gaap.jobs.metrics import PERIODIC_RUNS, SWEPT
-from gaap.jobs.queue import JobQueue
+from gaap.jobs.queue import Enqueue, JobQueue
 from gaap.logging import get_logger
 
 log = get_logger("gaap.jobs")
@@ -41,8 +40,6 @@ Schedule = int | set[int] | None
 #: How long the "this scheduled run has started" key lives. Keys are per scheduled run, so this only has to
 #: outlast the latest a duplicate copy could start (arq's 60 s in-progress guard plus a late scheduler tick).
 PERIODIC_LOCK_TTL = timedelta(minutes=10)
-#: Enqueues issued at once by a sweep (each is a few Redis round trips).
-SWEEP_ENQUEUE_CONCURRENCY = 50
 
 
 def every_to_cron(every: timedelta) -> dict[str, Schedule]:
@@ -133,14 +130,14 @@ async def sweep_once(db: Database, queue: JobQueue, sweep: Sweep, *, now: dateti
             )
         async with db.read_session() as session:
             rows = (await session.execute(stmt.order_by(model.next_attempt_at, model.id).limit(sweep.batch))).all()
-        for start in range(0, len(rows), SWEEP_ENQUEUE_CONCURRENCY):
-            chunk = rows[start : start + SWEEP_ENQUEUE_CONCURRENCY]
-            results = await asyncio.gather(*(queue.enqueue(sweep.task, row.id, lane=sweep.lane) for row in chunk))
-            queued += sum(results)
-            if not all(results):
-                log.warning("jobs.sweep_interrupted", sweep=sweep.name, queued=queued)
-                SWEPT.labels(queue.component, sweep.name).inc(queued)
-                return queued
+        # One round trip (and one pooled connection) per page: a sweep's enqueues issued one by one, and several
+        # sweeps running in the same second over a backlog, drained the worker's Redis pool ("Too many
+        # connections"), which interrupted the very sweeps that recover lost jobs.
+        if rows and not await queue.enqueue_many([Enqueue(sweep.task, row.id, sweep.lane) for row in rows]):
+            log.warning("jobs.sweep_interrupted", sweep=sweep.name, queued=queued)
+            SWEPT.labels(queue.component, sweep.name).inc(queued)
+            return queued
+        queued += len(rows)
         if len(rows) < sweep.batch:
             break
         after = (rows[-1].next_attempt_at, rows[-1].id)
