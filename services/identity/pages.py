@@ -13,6 +13,15 @@ from services.identity.deps import Provider
 from services.identity.sessions.store import BrowserSession
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+#: What the OpenAPI document says a page answers besides its own HTML (page routers also set
+#: `default_response_class=HTMLResponse`, so their 200 is documented as HTML): redirects, and GOV.UK error pages.
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    302: {"description": "Back to the relying party, or to where the journey starts"},
+    303: {"description": "On to the next page"},
+    400: {"description": "Error page: the request is not valid", "content": _HTML},
+    403: {"description": "Error page: the CSRF check failed", "content": _HTML},
+}
 
 
 def field_error(name: str, message: str) -> dict[str, str]:

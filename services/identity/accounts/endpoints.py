@@ -11,6 +11,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
@@ -26,9 +27,9 @@ from services.identity.deps import Op
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SIGN_IN
-from services.identity.pages import field_error, go, page, valid_email
+from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
 
-router = APIRouter(route_class=PageRoute, tags=["pages"], responses={403: {"description": "CSRF check failed"}})
+router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 CREATE = "/identity/create"
 CHECK_EMAIL = CREATE + "/check-email"
 PASSWORD = CREATE + "/password"

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse
 from joserfc import jws
 from joserfc.errors import JoseError
 from starlette.responses import RedirectResponse, Response
@@ -21,8 +22,9 @@ from gaap.pages import CsrfProtected, PageRoute, language_from_ui_locales
 from services.identity.deps import Op
 from services.identity.logout import service as logout
 from services.identity.oidc.authorization import verify_id_token_hint
+from services.identity.pages import PAGE_RESPONSES
 
-router = APIRouter(route_class=PageRoute, tags=["pages"], responses={403: {"description": "CSRF check failed"}})
+router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 SIGNED_OUT = "/identity/signed-out"
 
 
@@ -34,7 +36,8 @@ def _audience(token: str) -> str | None:
     return aud if isinstance(aud, str) else None
 
 
-@router.api_route("/logout", methods=["GET", "POST"])
+@router.get("/logout")
+@router.post("/logout")
 async def rp_logout(request: Request, op: Op, db: DbSession, background: BackgroundTasks) -> Response:
     """End the user's session at the OP, as a relying party asks."""
     params = dict(request.query_params)

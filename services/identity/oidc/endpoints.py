@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from gaap.db.deps import DbSession
@@ -18,6 +19,7 @@ from services.identity.deps import Op
 from services.identity.keys.models import OIDC
 from services.identity.oidc import authorization, tokens
 from services.identity.oidc.discovery import discovery_document, trustmark_document
+from services.identity.pages import PAGE_RESPONSES
 from services.identity.proving import credential
 
 ONE_DAY = {"Cache-Control": "public, max-age=86400"}
@@ -28,7 +30,7 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 api = APIRouter(tags=["oidc"], responses=OAUTH_ERRORS)
-pages = APIRouter(tags=["oidc"], route_class=PageRoute, responses={400: {"description": "HTML error page"}})
+pages = APIRouter(tags=["oidc"], route_class=PageRoute, default_response_class=HTMLResponse, responses=PAGE_RESPONSES)
 
 
 @api.get("/.well-known/openid-configuration")
@@ -62,13 +64,15 @@ async def token(request: Request, op: Op, session: DbSession) -> Response:
     return await tokens.token(op, request, session)
 
 
-@api.api_route("/userinfo", methods=["GET", "POST"])
+@api.get("/userinfo")
+@api.post("/userinfo")  # a route per method, so each has its own operation id
 async def userinfo(request: Request, op: Op, session: DbSession) -> Response:
     """The signed-in user's claims, as the access token's scope allows."""
     return await tokens.userinfo(op, request, session)
 
 
-@pages.api_route("/authorize", methods=["GET", "POST"])
+@pages.get("/authorize")
+@pages.post("/authorize")
 async def authorize(request: Request, op: Op) -> Response:
     """An authentication request (code flow); `POST` takes form-encoded parameters."""
     pairs = list(request.query_params.multi_items())

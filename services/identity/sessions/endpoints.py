@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from gaap.db.deps import DbSession
@@ -21,10 +22,10 @@ from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SECOND_FACTOR, SIGN_IN
 from services.identity.oidc.authorize import AuthorizationRequest
-from services.identity.pages import field_error, go, page, valid_email
+from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
 from services.identity.sessions.store import BrowserSession
 
-router = APIRouter(route_class=PageRoute, tags=["pages"], responses={403: {"description": "CSRF check failed"}})
+router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 PASSWORD = SIGN_IN + "/password"
 LOCKED = "identity/locked.html"
 WRONG = N_("Enter the correct email address and password")

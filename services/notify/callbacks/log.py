@@ -62,7 +62,11 @@ async def delivery_log(
 router = APIRouter(
     tags=["callbacks"],
     route_class=family_route("platform"),
-    responses={401: {"description": "AuthError"}, 403: {"description": "AuthError"}},
+    responses={
+        400: {"description": "BadRequest: a query parameter is not valid"},
+        401: {"description": "AuthError"},
+        403: {"description": "AuthError"},
+    },
 )
 
 
