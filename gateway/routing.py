@@ -32,6 +32,8 @@ class Route:
 NOTIFY_API = Route("notify", Auth.notify_key, "notify")
 NOTIFY_BULK = Route("notify", Auth.notify_key, "notify", bulk=True)
 NOTIFY_OPEN = Route("notify", Auth.anonymous, "notify")
+#: The file download pages of notify spec §12 (`/d/<service>/<document>?key=...`): the link is the credential.
+NOTIFY_PAGES = Route("notify", Auth.anonymous, "html")
 PAY_API = Route("pay", Auth.pay_key, "pay")
 PAY_OPEN_API = Route("pay", Auth.anonymous, "pay")
 PAY_PAGES = Route("pay", Auth.anonymous, "html")
@@ -67,6 +69,8 @@ def match_path(path: str) -> Route | None:
         return PAY_OPEN_API if path in ("/v1/auth", "/v1/auth/") else PAY_API
     if is_provider_webhook(path) or _under(path, "/unsubscribe"):
         return NOTIFY_OPEN
+    if _under(path, "/d"):
+        return NOTIFY_PAGES
     if _VERSIONS.match(path):
         return NOTIFY_API
     if path.startswith(_PAY_PAGE_PREFIXES):

@@ -41,6 +41,25 @@ PERSONALISATION: dict[str, Any] = {
     "type": "object",
     "description": "Placeholder values; any JSON values, converted with str() (lists become bullets).",
 }
+#: notify spec §12: an email's personalisation value that is an object with `file` is a file to send by email
+#: (`prepare_upload` sends all four keys, nulls included). The options' formats give GOV.UK's messages
+#: (`documents.options`); an object without `file` stays an ordinary value.
+SEND_A_FILE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "description": "The file, base64-encoded; at most 2 MiB decoded."},
+        "filename": {"format": "send_a_file_filename"},
+        "confirm_email_before_download": {"format": "send_a_file_confirm_email_before_download"},
+        "retention_period": {"format": "send_a_file_retention_period"},
+        "is_csv": {"format": "send_a_file_is_csv"},
+    },
+    "required": ["file"],
+    "additionalProperties": False,
+}
+EMAIL_PERSONALISATION: dict[str, Any] = {
+    **PERSONALISATION,
+    "additionalProperties": {"if": {"type": "object", "required": ["file"]}, "then": SEND_A_FILE},
+}
 #: PostgreSQL text cannot hold NUL, so a reference with one is refused here rather than failing at INSERT.
 NO_NUL: dict[str, Any] = {
     "not": {"type": "string", "pattern": "\u0000"},
@@ -84,7 +103,7 @@ POST_EMAIL: dict[str, Any] = {
         "reference": REFERENCE,
         "email_address": {"type": "string", "format": "email_address"},
         "template_id": UUID,
-        "personalisation": PERSONALISATION,
+        "personalisation": EMAIL_PERSONALISATION,
         "scheduled_for": SCHEDULED_FOR,
         "email_reply_to_id": UUID,
         "one_click_unsubscribe_url": HTTPS_URL,
@@ -169,6 +188,10 @@ _MANAGED_TEMPLATE_FIELDS: dict[str, Any] = {
     "process_type": {"enum": PROCESS_TYPES},
     "postage": {"enum": TEMPLATE_POSTAGE, "description": "Letters only."},
     "reply_to_id": NULLABLE_UUID,
+    "has_unsubscribe_link": {
+        "type": "boolean",
+        "description": "Email only: without a `one_click_unsubscribe_url`, notify makes the link (spec §13.3).",
+    },
 }
 
 POST_MANAGE_TEMPLATE: dict[str, Any] = {

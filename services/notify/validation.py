@@ -211,6 +211,9 @@ def _format_checker(formats: Formats, schedule_days: int | None) -> FormatChecke
         "email_address": functools.partial(_check_recipient, formats.email_address, "email_address"),
         "datetime_within_next_day": functools.partial(_check_scheduled_for, formats.now, schedule_days),
     }
+    from services.notify.documents.options import FORMATS as FILE_OPTION_FORMATS  # the rules' owner (§12)
+
+    checks |= FILE_OPTION_FORMATS
     for name, check in checks.items():
         checker.checks(name, raises=FormatRejected)(check)
     return checker

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaap.db.engine import Database
-from gaap.jobs import Cron, WorkerSpec
+from gaap.jobs import Cron, WorkerSpec, every_to_cron
 from gaap.redis import create_redis
 from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
@@ -25,6 +26,7 @@ from services.notify.delivery.sms import SMS, SmsChannel
 from services.notify.delivery.sms_api import ADAPTERS, SmsApi, http_client
 from services.notify.delivery.smtp import SmtpRelay, SmtpTarget
 from services.notify.delivery.timeouts import timeout_job
+from services.notify.documents import repository as documents
 from services.notify.letters import service as letters
 from services.notify.letters.scanning import ScannerSettings, build_scanner
 from services.notify.records import Records
@@ -51,9 +53,26 @@ class DeliverySettings(BaseSettings):
 
     #: notify spec §16.5: how long after `sending` a test key's simulated receipt sets the final status.
     test_receipt_delay_seconds: float = 1.0
+    #: How long a claim holds an email or a text (ARCHITECTURE rule 3); the SMTP and SMS timeouts must be shorter.
+    delivery_lease_seconds: float = Field(default=tasks.LEASE.total_seconds(), gt=0)
+    #: How long one job may run. A worker that dies mid-job leaves the job marked as running (arq's in-progress
+    #: key) for this long plus 15 s, and nothing runs it again before then: this bounds how late the messages a
+    #: crashed worker held are delivered. Above the delivery lease, so a slow hand-over is never cut short.
+    job_timeout_seconds: float = Field(default=300.0, gt=0)
+    #: How far past its due time (or its lease) a `created` row must be before the sweeper queues it again, and how
+    #: often the sweeps run (whole seconds dividing a minute or an hour): this bounds how late the messages whose
+    #: jobs Redis lost (a restart without its data, an enqueue while it was down) are delivered.
+    overdue_grace_seconds: float = Field(default=tasks.OVERDUE_GRACE.total_seconds(), gt=0)
+    sweep_every_seconds: int = Field(default=60, gt=0)
+
+    @model_validator(mode="after")
+    def _job_outlasts_lease(self) -> DeliverySettings:
+        if self.job_timeout_seconds <= self.delivery_lease_seconds:
+            raise ValueError("NOTIFY_JOB_TIMEOUT_SECONDS must be above NOTIFY_DELIVERY_LEASE_SECONDS")
+        return self
 
 
-def smtp_target(settings: NotifySettings) -> SmtpTarget:
+def smtp_target(settings: NotifySettings, lease: timedelta = tasks.LEASE) -> SmtpTarget:
     """The relay to deliver email through, refusing a configuration that would leak a password or break the lease."""
     try:
         target = SmtpTarget.parse(settings.smtp_url.get_secret_value())
@@ -63,23 +82,23 @@ def smtp_target(settings: NotifySettings) -> SmtpTarget:
         raise ConfigurationError(
             "NOTIFY_SMTP_URL: a password may only cross the network encrypted (smtps:// or smtp+starttls://)"
         )
-    if not 0 < settings.smtp_timeout_seconds < tasks.LEASE.total_seconds():
+    if not 0 < settings.smtp_timeout_seconds < lease.total_seconds():
         raise ConfigurationError(
-            f"NOTIFY_SMTP_TIMEOUT_SECONDS must be above 0 and below the {tasks.LEASE.total_seconds():g} s lease"
+            f"NOTIFY_SMTP_TIMEOUT_SECONDS must be above 0 and below the {lease.total_seconds():g} s lease"
         )
     return target
 
 
-def check_sms_settings(settings: NotifySettings) -> None:
+def check_sms_settings(settings: NotifySettings, lease: timedelta = tasks.LEASE) -> None:
     """Refuse SMS providers without an adapter, international ones not among them, or a timeout past the lease."""
     names = set(settings.sms_resting_weights)
     if unknown := names - set(ADAPTERS):
         raise ConfigurationError(f"NOTIFY_SMS_PROVIDERS: no adapter for {', '.join(sorted(unknown))}")
     if stray := settings.sms_international - names:
         raise ConfigurationError(f"NOTIFY_SMS_INTERNATIONAL_PROVIDERS: not in NOTIFY_SMS_PROVIDERS: {sorted(stray)}")
-    if not 0 < settings.sms_timeout_seconds < tasks.LEASE.total_seconds():
+    if not 0 < settings.sms_timeout_seconds < lease.total_seconds():
         raise ConfigurationError(
-            f"NOTIFY_SMS_TIMEOUT_SECONDS must be above 0 and below the {tasks.LEASE.total_seconds():g} s lease"
+            f"NOTIFY_SMS_TIMEOUT_SECONDS must be above 0 and below the {lease.total_seconds():g} s lease"
         )
 
 
@@ -109,14 +128,18 @@ async def rest_sms_weights(ctx: Ctx) -> None:
 def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettings | None = None) -> WorkerSpec:
     settings = settings or NotifySettings()
     delivery = delivery or DeliverySettings()
-    target = smtp_target(settings)  # checked now, so a bad configuration stops the process before it serves
-    check_sms_settings(settings)
+    lease = timedelta(seconds=delivery.delivery_lease_seconds)
+    target = smtp_target(settings, lease)  # checked now, so a bad configuration stops the process before it serves
+    check_sms_settings(settings, lease)
+    sweep_every = timedelta(seconds=delivery.sweep_every_seconds)
+    every_to_cron(sweep_every)  # refuses a period the clock-aligned schedule cannot express, before serving
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx[letters.SCANNER] = build_scanner(ScannerSettings(), settings.platform)  # `none` refused outside dev
         register_keyring(settings)  # claims return whole rows, whose content is encrypted
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
         ctx[tasks.TEST_RECEIPT_DELAY] = timedelta(seconds=delivery.test_receipt_delay_seconds)
+        ctx[tasks.DELIVERY_LEASE] = lease
         # The service records are cached for a few seconds, like the API's; the worker follows no announcements.
         records = Records(ctx["db"], None)
         relay = SmtpRelay(target, timeout=settings.smtp_timeout_seconds, local_hostname=settings.email_domain)
@@ -138,7 +161,11 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         redis_url=settings.redis_url,
         lanes=dict(LANES),
         tasks=[tasks.deliver, tasks.simulate_receipt, letters.check_precompiled, callback_sender.deliver_callback],
-        sweeps=[*tasks.sweeps(), letters.sweep(), callback_sender.sweep()],
+        sweeps=[
+            *tasks.sweeps(timedelta(seconds=delivery.overdue_grace_seconds), sweep_every),
+            letters.sweep(),
+            callback_sender.sweep(),
+        ],
         cron=[
             # notify spec §16.6: nightly at 03:00 UTC; a big backlog of batches may take a while.
             Cron("retention", purge_job, hour=3, minute=0, second=0, timeout=timedelta(hours=2)),
@@ -146,7 +173,10 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
             Cron("timeout-sending", timeout_job, every=timedelta(hours=1), timeout=timedelta(minutes=30)),
             # notify spec §16.4: every 5 minutes.
             Cron("sms-weights", rest_sms_weights, every=FailoverRules().rest_every, timeout=timedelta(minutes=1)),
+            # notify spec §12: files sent by email are deleted once their retention period has passed.
+            Cron("documents-retention", documents.purge_job, every=timedelta(hours=1), timeout=timedelta(minutes=30)),
         ],
         on_startup=startup,
         on_shutdown=shutdown,
+        job_timeout=timedelta(seconds=delivery.job_timeout_seconds),
     )

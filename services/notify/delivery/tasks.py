@@ -71,6 +71,8 @@ OVERDUE_GRACE = timedelta(minutes=2)
 RECEIPT_GRACE = timedelta(minutes=1)
 #: The ctx key holding how long after `sending` a test key's simulated receipt arrives (set by the worker).
 TEST_RECEIPT_DELAY = "test_receipt_delay"
+#: The ctx key holding the claim's lease when the worker is configured with another than `LEASE`.
+DELIVERY_LEASE = "delivery_lease"
 SIMULATOR = "simulator"
 TEST_LANE = "test"
 #: The lanes of live and team keys' notifications (`lane_for`).
@@ -124,7 +126,14 @@ async def deliver(ctx: Ctx, ident: str) -> None:
         log.debug("notify.delivery.no_provider", id=ident, notification_type=head.notification_type)
         return
     async with db.write_session() as session:
-        notification = await claim(session, Notification, ident, expected_status="created", lease=LEASE, now=clock(ctx))
+        notification = await claim(
+            session,
+            Notification,
+            ident,
+            expected_status="created",
+            lease=ctx.get(DELIVERY_LEASE, LEASE),
+            now=clock(ctx),
+        )
     if notification is None:
         return  # another worker holds the lease, or the row moved on since we looked
     try:
@@ -279,16 +288,29 @@ def swept_types(lane: str) -> tuple[str, ...] | None:
     return None if lane == TEST_LANE else tuple(PROVIDERS)
 
 
-def sweeps() -> list[Sweep]:
-    """Every minute: re-queue lost `deliver` jobs per lane, and test keys' lost simulated receipts."""
+def sweeps(grace: timedelta = OVERDUE_GRACE, every: timedelta = timedelta(minutes=1)) -> list[Sweep]:
+    """Every minute (or `every`): re-queue lost `deliver` jobs per lane (rows `grace` overdue), and test keys' lost
+    simulated receipts."""
     overdue = [
         Sweep(
-            f"created-{lane}", rows_on_lane(lane, swept_types(lane)), ["created"], "deliver", lane, grace=OVERDUE_GRACE
+            f"created-{lane}",
+            rows_on_lane(lane, swept_types(lane)),
+            ["created"],
+            "deliver",
+            lane,
+            grace=grace,
+            every=every,
         )
         for lane in SWEPT_LANES
         if swept_types(lane) != ()
     ]
     receipts = Sweep(
-        "test-receipts", rows_on_lane(TEST_LANE), ["sending"], "simulate_receipt", TEST_LANE, grace=RECEIPT_GRACE
+        "test-receipts",
+        rows_on_lane(TEST_LANE),
+        ["sending"],
+        "simulate_receipt",
+        TEST_LANE,
+        grace=RECEIPT_GRACE,
+        every=every,
     )
     return [*overdue, receipts]

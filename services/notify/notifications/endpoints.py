@@ -15,6 +15,7 @@ from gaap.errors import FAMILIES
 from gaap.jobs import JobQueue
 from services.notify import schemas
 from services.notify.auth import NotifyCaller
+from services.notify.documents.options import has_files
 from services.notify.errors import NoResultFound, ValidationError
 from services.notify.idempotency import service as idempotency
 from services.notify.letters import service as letters
@@ -30,6 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "AuthError or BadRequestError"},
     404: {"description": "NoResultFound"},
     429: {"description": "RateLimitError or TooManyRequestsError"},
+    503: {"description": "BadRequestError: a file sent by email could not be virus-scanned; safe to retry"},
 }
 router = APIRouter(tags=["notifications"], responses=ERRORS)
 SENDERS = {"sms": sending.send_sms, "email": sending.send_email, "letter": sending.send_letter}
@@ -71,7 +73,7 @@ async def _send(channel: str, request: Request, caller: Any, background: Backgro
     if claim is not None and claim.replay is not None:
         return JSONResponse(claim.replay, status_code=201, headers={"Idempotent-Replayed": "true"})
     try:
-        if claim is None and not _precompiled(channel, data):
+        if claim is None and not _precompiled(channel, data) and not has_files(data):
             # The common case reads nothing from the database and shares its commit with concurrent sends (the
             # writer): answered once committed and counted; the writer tells the queue.
             accepted = await _accept(channel, request, caller, data)
@@ -81,6 +83,7 @@ async def _send(channel: str, request: Request, caller: Any, background: Backgro
         async with state.db.write_session() as session:  # committed when the block ends, before the answer
             accepted = await _accept(channel, request, caller, data, session)
             row = accepted.notification
+            session.add_all(accepted.documents)  # files sent by email (§12) commit with their email
             if row is not None and not accepted.stored:
                 session.add(row)  # with its key's record, in one transaction
                 await session.flush()

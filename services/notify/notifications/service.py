@@ -8,7 +8,7 @@ so a send reads nothing from the database."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gaap.db.base import utcnow
 from gaap.jobs import transition
 from services.notify.auth import Caller
+from services.notify.documents import options as file_options
+from services.notify.documents.models import Document
+from services.notify.documents.service import attach_files
 from services.notify.errors import BadRequestError, InvalidPhoneError, NoResultFound, ValidationError
 from services.notify.formats import iso
+from services.notify.letters.scanning import Scanner
 from services.notify.limits import counters as limits
 from services.notify.notifications.models import Notification
 from services.notify.recipients import (
@@ -40,6 +44,7 @@ from services.notify.rendering.placeholders import ListStyle, Personalisation, f
 from services.notify.rendering.sms import render_sms
 from services.notify.settings import NotifySettings
 from services.notify.templates.models import Template
+from services.notify.unsubscribe.links import unsubscribe_link
 from services.notify.validation import parse_iso8601
 
 CHANNEL_NAMES = {"sms": "text messages", "email": "emails", "letter": "letters"}
@@ -53,6 +58,8 @@ class SendContext:
     counts: limits.DailyCounts
     records: Records
     settings: NotifySettings
+    #: Scans files sent by email (§12); the API process sets it at start-up.
+    scanner: Scanner | None = None
 
 
 @dataclass
@@ -66,6 +73,8 @@ class Accepted:
     task: str = "deliver"
     #: Already added to the request's session and counted (precompiled letters); else the endpoint stores it.
     stored: bool = False
+    #: Files sent by email (§12), stored in the notification's transaction.
+    documents: list[Document] = field(default_factory=list)
 
 
 def lane_for(key_type: str, process_type: str) -> str:
@@ -183,9 +192,15 @@ def _template_ref(root: str, caller: Caller, template: Template) -> dict[str, An
     }
 
 
+def _no_files(data: dict[str, Any]) -> None:
+    if file_options.has_files(data):
+        raise BadRequestError("Can only send a file by email")
+
+
 async def send_sms(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
     template = await _prepare(ctx.records, caller, data, "sms")
+    _no_files(data)
     personalisation = Personalisation.of(data.get("personalisation"))
     _check_personalisation(template, personalisation)
     prefix = service.name if service.prefix_sms else None
@@ -252,9 +267,10 @@ def _reply_to(caller: Caller, template: Template, reply_to_id: str | None) -> st
 
 async def send_email(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> Accepted:
     service = caller.service
+    file_options.check_options(data.get("personalisation"))  # the rest of the §12 schema stage
     template = await _prepare(ctx.records, caller, data, "email")
     values, sanitised = sanitise_content_for(data.get("personalisation") or {}, data.get("sanitise_content_for"))
-    personalisation = Personalisation.of(values)
+    personalisation = Personalisation.of(file_options.stand_ins(values))  # files become links at step 7
     _check_personalisation(template, personalisation)
     unsubscribe = data.get("one_click_unsubscribe_url")
     rendered = render_email(template.content, template.subject or "", personalisation, service_name=service.name)
@@ -263,6 +279,19 @@ async def send_email(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> 
     reply_to = _reply_to(caller, template, data.get("email_reply_to_id"))
     address = validate_email_address(data["email_address"])
     _restrict(caller, "email", address.normalised_to, ctx.settings)
+    smoke_test = is_smoke_test_email(data["email_address"])
+    files = await attach_files(
+        values,
+        service=service,
+        recipient=address.normalised_to,
+        settings=ctx.settings,
+        scanner=ctx.scanner,
+        simulated=smoke_test,
+    )
+    if files.personalisation is not values:  # each file's placeholder is now its link: render again
+        values = files.personalisation
+        personalisation = Personalisation.of(values)
+        rendered = render_email(template.content, template.subject or "", personalisation, service_name=service.name)
     if rendered.is_too_long:
         raise BadRequestError(
             "Your message is too long. Emails cannot be longer than 2000000 bytes. "
@@ -274,14 +303,14 @@ async def send_email(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> 
         "subject": rendered.subject,
         "one_click_unsubscribe_url": unsubscribe,
     }
-    return _finish(
+    accepted = _finish(
         caller,
         template,
         {**data, "personalisation": values},
         ctx.settings,
         content=content,
         extra={"sanitised_content": sanitised},
-        smoke_test=is_smoke_test_email(data["email_address"]),
+        smoke_test=smoke_test,
         to=address.to,
         normalised_to=address.normalised_to,
         body=rendered.body,
@@ -289,6 +318,14 @@ async def send_email(ctx: SendContext, caller: Caller, data: dict[str, Any]) -> 
         reply_to_text=reply_to,
         unsubscribe_link=unsubscribe,
     )
+    accepted.documents = files.documents
+    row = accepted.notification
+    if row is not None and unsubscribe is None and template.has_unsubscribe_link:
+        # §13.3: notify's own one-click link, sent in the headers and at the foot of the email.
+        keyring = ctx.settings.encryption_keys.get_secret_value()
+        row.unsubscribe_link = unsubscribe_link(ctx.settings.public_root, keyring, row.id, address.to)
+        content["one_click_unsubscribe_url"] = row.unsubscribe_link
+    return accepted
 
 
 async def check_daily_limit(counts: limits.DailyCounts, caller: Caller, channel: str) -> None:
@@ -310,6 +347,7 @@ async def send_letter(ctx: SendContext, caller: Caller, data: dict[str, Any]) ->
     service = caller.service
     check_letter_key(caller)
     template = await _prepare(ctx.records, caller, data, "letter")
+    _no_files(data)
     values = dict(data.get("personalisation") or {})
     personalisation = Personalisation.of(values)
     _check_personalisation(template, personalisation)

@@ -143,6 +143,7 @@ async def create_template(
         process_type=body.get("process_type", "normal"),
         reply_to=uuid.UUID(body["reply_to_id"]) if body.get("reply_to_id") else None,
         created_by=f"api-key:{caller.principal.key_id}",
+        has_unsubscribe_link=body.get("has_unsubscribe_link", False),
     )
     _changed(request, background, template.id)
     return template_json(template)
@@ -164,6 +165,7 @@ async def update_template(
         "subject": "subject",
         "postage": "postage",
         "process_type": "process_type",
+        "has_unsubscribe_link": "has_unsubscribe_link",
     }
     changes: dict[str, Any] = {column: body[key] for key, column in fields.items() if key in body}
     if "reply_to_id" in body:
