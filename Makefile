@@ -11,7 +11,7 @@ ASSETS_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package.js
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format bench bootstrap assets system-test-deps clean
+.PHONY: help run test soak lint format bench bootstrap assets system-test-deps clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ system-test-deps: ## Debian packages the tests need (redis-server, chromium, fon
 test: bootstrap system-test-deps ## The whole suite against throwaway PostgreSQL and Redis, then the embedded smoke test
 	$(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -n 2 -m "not embedded" $(PYTEST_ARGS)
 	$(BIN)/pytest -m embedded $(PYTEST_ARGS)
+
+soak: bootstrap system-test-deps ## The reliability suite's long profile: 5,000-text runs, more kills, 30 s outages
+	GAAP_RELIABILITY_PROFILE=soak $(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -m "not embedded" \
+	  tests/reliability $(PYTEST_ARGS)
 
 lint: bootstrap ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check .

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gaap.context import accept_request_id, request_id_var
-from gaap.db.outage import database_unavailable
+from gaap.db.outage import database_unavailable, storage_full
 from gaap.errors import Fault
 from gaap.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from gaap.principal import Principal, PrincipalSigner
@@ -103,8 +103,9 @@ class GatewayFront:
             else:
                 status = await self._handle(route, scope, receive, tracking_send, request_id)
         except Exception as exc:
-            # Its database unreachable (credentials, tenants, audit): a 503 the client may retry, not a bug's 500.
-            unavailable = database_unavailable(exc)
+            # Its database unreachable or its disk full (credentials, tenants, audit): a 503 the client may retry,
+            # not a bug's 500.
+            unavailable = database_unavailable(exc) or storage_full(exc)
             if unavailable:
                 log.warning("gateway database unavailable", path=scope["path"], error=type(exc).__name__)
             else:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gaap.crypto import SecretBox, register_box
@@ -58,6 +59,46 @@ class PaySettings(ComponentSettings):
     #: Test accounts may call back to loopback and private addresses (a developer's machine, the tests); live
     #: accounts never may (§12, SSRF).
     webhook_allow_private_test: bool = False
+
+    # The worker's recovery timings (ARCHITECTURE rules 2 and 3). Production keeps the defaults; the reliability
+    # suite shortens them so a crashed worker's work comes back within its time budget.
+    #: How long a claim holds a payment or refund while the worker calls the provider (capture, void, refund).
+    provider_lease_seconds: float = Field(default=90.0, gt=0)
+    #: How long a claim holds a webhook message during one attempt; longer than the attempt (the webhook timeout
+    #: plus the callback host's lookup), which the worker checks at start-up.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    #: How long one job may run. A worker that dies mid-job leaves the job marked as running for this long plus
+    #: 15 s, and nothing runs it again before then: this bounds how late the work a crashed worker held is done.
+    job_timeout_seconds: float = Field(default=300.0, gt=0)
+    #: How far past its due time (or its lease) a capture, void or refund must be before the sweeper queues it
+    #: again, and how often those sweeps run (whole seconds dividing a minute or an hour): this bounds how late the
+    #: work whose job Redis lost is done. The webhook relay keeps its own 5 s period.
+    overdue_grace_seconds: float = Field(default=120.0, gt=0)
+    sweep_every_seconds: int = Field(default=60, gt=0)
+
+    @model_validator(mode="after")
+    def _job_outlasts_leases(self) -> PaySettings:
+        if self.job_timeout_seconds <= max(self.provider_lease_seconds, self.webhook_lease_seconds):
+            raise ValueError(
+                "PAY_JOB_TIMEOUT_SECONDS must be above PAY_PROVIDER_LEASE_SECONDS and PAY_WEBHOOK_LEASE_SECONDS"
+            )
+        return self
+
+    @property
+    def provider_lease(self) -> timedelta:
+        return timedelta(seconds=self.provider_lease_seconds)
+
+    @property
+    def webhook_lease(self) -> timedelta:
+        return timedelta(seconds=self.webhook_lease_seconds)
+
+    @property
+    def overdue_grace(self) -> timedelta:
+        return timedelta(seconds=self.overdue_grace_seconds)
+
+    @property
+    def sweep_every(self) -> timedelta:
+        return timedelta(seconds=self.sweep_every_seconds)
 
     def register_encryption(self) -> None:
         """Make `encryption_keys` the keyring of pay's encrypted columns (once per process, at start-up)."""

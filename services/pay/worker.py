@@ -9,7 +9,8 @@ from typing import Any
 
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
-from gaap.jobs import Cron, WorkerSpec
+from gaap.jobs import Cron, WorkerSpec, every_to_cron
+from gaap.settings import ConfigurationError
 from services.pay.deps import PROVIDER_LANE
 from services.pay.idempotency.service import settle_stale
 from services.pay.payments import tasks as payment_tasks
@@ -27,8 +28,22 @@ async def settle_idempotency_keys(ctx: dict[str, Any]) -> None:
         await settle_stale(session, now=utcnow())
 
 
+def check_webhook_lease(settings: PaySettings) -> None:
+    """Refuse a webhook lease an attempt could outlast (the timeout plus the callback host's lookup): a second
+    worker would join the attempt and send the message twice."""
+    attempt = settings.webhook_timeout_seconds + webhooks.RESOLVE_TIMEOUT_SECONDS
+    if settings.webhook_lease_seconds <= attempt:
+        raise ConfigurationError(
+            f"PAY_WEBHOOK_LEASE_SECONDS must be above an attempt's {attempt:g} s "
+            "(PAY_WEBHOOK_TIMEOUT_SECONDS plus the callback host's lookup)"
+        )
+
+
 def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
     settings = settings or PaySettings()
+    # Checked now, so a bad configuration stops the process before it serves.
+    check_webhook_lease(settings)
+    every_to_cron(settings.sweep_every)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
@@ -51,7 +66,11 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
             refund_tasks.submit_refund,
             webhooks.deliver_webhook,
         ],
-        sweeps=[*payment_tasks.sweeps(), *refund_tasks.sweeps(), *webhooks.sweeps()],
+        sweeps=[
+            *payment_tasks.sweeps(settings.overdue_grace, settings.sweep_every),
+            *refund_tasks.sweeps(settings.overdue_grace, settings.sweep_every),
+            *webhooks.sweeps(),
+        ],
         cron=[
             # §9.3: the expiry sweeper runs at least once a minute.
             Cron("expire-payments", payment_tasks.expire_job, every=timedelta(minutes=1)),
@@ -61,4 +80,5 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
         ],
         on_startup=startup,
         on_shutdown=shutdown,
+        job_timeout=timedelta(seconds=settings.job_timeout_seconds),
     )

@@ -30,10 +30,9 @@ from services.pay.settings import PaySettings
 log = get_logger("pay.payments")
 Ctx = dict[str, Any]
 
-#: Longer than any provider call, so a slow call is never joined by a second worker.
-LEASE = timedelta(seconds=90)
-#: A row this far past its due time lost its job; the sweeper queues it again.
-OVERDUE_GRACE = timedelta(minutes=2)
+# A claim's lease (longer than any provider call, so a slow call is never joined by a second worker) and how far
+# past its due time a row must be before the sweeper takes its job for lost are `PaySettings.provider_lease` and
+# `PaySettings.overdue_grace`.
 VOID_MAX_ATTEMPTS = 5
 VOID_RETRY = timedelta(minutes=1)
 EXPIRY_BATCH = 500
@@ -84,7 +83,7 @@ async def capture_payment(ctx: Ctx, ident: str) -> None:
     db: Database = ctx["db"]
     settings: PaySettings = ctx["settings"]
     async with db.write_session() as session:
-        claimed = await claim(session, Payment, ident, expected_status=list(CAPTURING), lease=LEASE)
+        claimed = await claim(session, Payment, ident, expected_status=list(CAPTURING), lease=settings.provider_lease)
     if claimed is None:
         return
     submitted = utcnow()
@@ -119,8 +118,9 @@ async def capture_payment(ctx: Ctx, ident: str) -> None:
 
 async def void_payment(ctx: Ctx, ident: str) -> None:
     db: Database = ctx["db"]
+    settings: PaySettings = ctx["settings"]
     async with db.write_session() as session:
-        claimed = await claim(session, Payment, ident, expected_status=list(VOIDING), lease=LEASE)
+        claimed = await claim(session, Payment, ident, expected_status=list(VOIDING), lease=settings.provider_lease)
     if claimed is None:
         return
     try:
@@ -218,9 +218,11 @@ async def purge_next_url_tokens(ctx: Ctx) -> None:
         await repo.purge_next_url_tokens(session, utcnow() - timedelta(seconds=settings.token_retention_seconds))
 
 
-def sweeps() -> list[Sweep]:
-    """Every minute: re-queue provider calls whose job was lost (Redis restarted, a worker crashed)."""
+def sweeps(grace: timedelta, every: timedelta) -> list[Sweep]:
+    """Every `every`: re-queue provider calls whose job was lost (Redis restarted, a worker crashed), once they are
+    `grace` overdue."""
+    capturing, voiding = [s.value for s in CAPTURING], [s.value for s in VOIDING]
     return [
-        Sweep("capture", Payment, [s.value for s in CAPTURING], "capture_payment", PROVIDER_LANE, OVERDUE_GRACE),
-        Sweep("void", Payment, [s.value for s in VOIDING], "void_payment", PROVIDER_LANE, OVERDUE_GRACE),
+        Sweep("capture", Payment, capturing, "capture_payment", PROVIDER_LANE, grace, every=every),
+        Sweep("void", Payment, voiding, "void_payment", PROVIDER_LANE, grace, every=every),
     ]

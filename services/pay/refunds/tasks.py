@@ -17,21 +17,21 @@ from services.pay.payments.states import CAPTURING, Status
 from services.pay.provider.base import CardProvider, ProviderError
 from services.pay.refunds import repository as repo
 from services.pay.refunds.models import ERROR, SUBMITTED, SUCCESS, Refund
+from services.pay.settings import PaySettings
 from services.pay.webhooks import outbox
 
 log = get_logger("pay.refunds")
 Ctx = dict[str, Any]
 
-LEASE = timedelta(seconds=90)
-OVERDUE_GRACE = timedelta(minutes=2)
 #: How long a refund waits before looking again at a payment whose capture is still queued.
 CAPTURE_WAIT = timedelta(minutes=1)
 
 
 async def submit_refund(ctx: Ctx, ident: str) -> None:
     db: Database = ctx["db"]
+    settings: PaySettings = ctx["settings"]
     async with db.write_session() as session:
-        claimed = await claim(session, Refund, ident, expected_status=SUBMITTED, lease=LEASE)
+        claimed = await claim(session, Refund, ident, expected_status=SUBMITTED, lease=settings.provider_lease)
         if claimed is None:
             return
         payment = await payments_repo.get_by_id(session, claimed.payment_id)
@@ -81,5 +81,6 @@ async def submit_refund(ctx: Ctx, ident: str) -> None:
             await outbox.record(session, refunded, [outbox.REFUNDED], utcnow())
 
 
-def sweeps() -> list[Sweep]:
-    return [Sweep("refunds", Refund, [SUBMITTED], "submit_refund", PROVIDER_LANE, OVERDUE_GRACE)]
+def sweeps(grace: timedelta, every: timedelta) -> list[Sweep]:
+    """Every `every`: re-queue refunds whose job was lost, once they are `grace` overdue."""
+    return [Sweep("refunds", Refund, [SUBMITTED], "submit_refund", PROVIDER_LANE, grace, every=every)]

@@ -41,8 +41,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Ctx = dict[str, Any]
 
 LANE = "webhooks"
-#: Far longer than an attempt (a 3 s timeout plus DNS), so a slow attempt is never joined by a second worker.
-LEASE = timedelta(seconds=60)
+# A claim's lease is `PaySettings.webhook_lease`: longer than an attempt (the webhook timeout plus the lookup), so a
+# slow attempt is never joined by a second worker.
 #: §12: the pause after each failed attempt; one more attempt than pauses, then the message has failed.
 RETRY_DELAYS = (
     timedelta(seconds=60),
@@ -205,7 +205,7 @@ async def deliver_webhook(ctx: Ctx, ident: str) -> None:
     db: Database = ctx["db"]
     settings: PaySettings = ctx["settings"]
     async with db.write_session() as session:
-        message = await claim(session, WebhookMessage, ident, expected_status=PENDING, lease=LEASE)
+        message = await claim(session, WebhookMessage, ident, expected_status=PENDING, lease=settings.webhook_lease)
         if message is None:
             return  # a duplicate job, or not due yet
         hook = await session.get(Webhook, message.webhook_id)
