@@ -32,6 +32,7 @@ from services.identity.proving.sources import build_sources
 from services.identity.sessions.endpoints import router as sign_in_pages
 from services.identity.sessions.store import SessionStore
 from services.identity.settings import IdentitySettings
+from services.identity.usage.endpoints import router as usage_router
 
 HERE = Path(__file__).resolve().parent
 PAGE_PREFIXES = ("/identity/", "/authorize", "/logout")
@@ -105,7 +106,16 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             name="identity",
             settings=settings,
             family="oauth",
-            routers=[oidc_api, oidc_pages, sign_in_pages, account_pages, proving_pages, logout_pages, internal_router],
+            routers=[
+                oidc_api,
+                oidc_pages,
+                sign_in_pages,
+                account_pages,
+                proving_pages,
+                logout_pages,
+                internal_router,
+                usage_router,
+            ],
             on_startup=[start],
             on_shutdown=[stop],
             title="GaaP identity",

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from services.pay.accounts.endpoints import router as internal_router
+from services.pay.links.endpoints import router as links_internal_router
+from services.pay.links.pages import router as links_pages_router
 from services.pay.moto.endpoints import router as moto_router
 from services.pay.pages.authorisation import Authorisations
 from services.pay.pages.endpoints import router as pages_router
@@ -16,6 +18,7 @@ from services.pay.payments.endpoints import router as payments_router
 from services.pay.provider import build_providers
 from services.pay.refunds.endpoints import router as refunds_router
 from services.pay.settings import PaySettings
+from services.pay.usage.endpoints import router as usage_router
 from services.pay.webhooks.endpoints import router as webhooks_router
 
 
@@ -35,7 +38,17 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
             name="pay",
             settings=settings,
             family="pay",
-            routers=[payments_router, refunds_router, moto_router, internal_router, webhooks_router, pages_router],
+            routers=[
+                payments_router,
+                refunds_router,
+                moto_router,
+                internal_router,
+                usage_router,
+                webhooks_router,
+                links_internal_router,
+                pages_router,
+                links_pages_router,
+            ],
             on_startup=[start],
             on_shutdown=[stop],
             title="GaaP pay",

@@ -31,6 +31,7 @@ from services.identity.oidc.requests import Exchange, OidcRequest
 from services.identity.pages import go
 from services.identity.proving import credential
 from services.identity.sessions.store import BrowserSession
+from services.identity.usage import service as usage
 
 SIGN_IN = "/identity/sign-in"
 SECOND_FACTOR = "/identity/sign-in/security-code"
@@ -168,18 +169,22 @@ async def issue(
     auth: AuthorizationRequest,
     client: RegisteredClient,
     return_code: str | None = None,
+    *,
+    proved: bool = False,
 ) -> Response:
-    """Issue the code through Authlib's grant, store it, and redirect to the relying party. `return_code`: a
-    proving journey that failed, for a client that asked for `returnCode` (spec §7.2)."""
+    """Issue the code through Authlib's grant, store it, record the sign-in, and redirect to the relying party.
+    `return_code`: a proving journey that failed, for a client that asked for `returnCode` (spec §7.2); `proved`:
+    a proving journey met the identity level just now."""
     assert session.user_id is not None
     assert session.auth_time is not None
+    sub = op.subject_for(client, session.user_id)
     exchange = Exchange(
         issuer=op.issuer,
         keys=await op.keys.current(),
         client=client,
         user={
             "user_id": session.user_id,
-            "sub": op.subject_for(client, session.user_id),
+            "sub": sub,
             "vot": auth.vector.credential,
             "sid": session.sid,
             "auth_time": session.auth_time,
@@ -193,6 +198,10 @@ async def issue(
     if exchange.issued_code is not None:
         code, data = exchange.issued_code
         await op.grants.save_code(code, data, op.settings.auth_code_ttl)
+        sign_in = usage.sign_in_of(
+            client.service_id, client.client_id, sub, auth.vector, proved=proved, failed=return_code is not None
+        )
+        await usage.record(request.app.state.db, sign_in)
     session.pending, session.fresh_after = None, None
     response: Response = RedirectResponse(answer.location or "/identity/account", status_code=302)
     await op.sessions.save(session, response)

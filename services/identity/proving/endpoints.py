@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from gaap.pages import CsrfProtected, PageRoute
@@ -21,7 +22,7 @@ from services.identity.deps import Op, Provider
 from services.identity.i18n import N_
 from services.identity.oidc import authorization
 from services.identity.oidc.authorize import AuthorizationRequest
-from services.identity.pages import field_error, go, page
+from services.identity.pages import PAGE_RESPONSES, field_error, go, page
 from services.identity.proving import credential, documents
 from services.identity.proving.journey import (
     DOCUMENT_ATTEMPTS,
@@ -36,7 +37,7 @@ from services.identity.proving.scoring import EvidenceRecord, evaluate
 from services.identity.proving.sources import DrivingLicenceDetails, PassportDetails, Person, SourceUnavailable
 from services.identity.sessions.store import BrowserSession
 
-router = APIRouter(route_class=PageRoute, tags=["pages"], responses={403: {"description": "CSRF check failed"}})
+router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 PROVE = authorization.PROVE
 DOCUMENT, ADDRESS, QUESTIONS, STOP = PROVE + "/document", PROVE + "/address", PROVE + "/questions", PROVE + "/stop"
 FORM, CHOICE = "identity/form.html", "identity/choice.html"
@@ -91,7 +92,7 @@ class Journey:
             async with self.request.app.state.db.write_session() as db:
                 details = identity_details(self.state, self.op.sources.sandbox)
                 await credential.store(db, self.session.user_id, outcome.level, outcome.profile, details)
-            return await authorization.issue(self.op, self.request, self.session, self.auth, client)
+            return await authorization.issue(self.op, self.request, self.session, self.auth, client, proved=True)
         self.session.pending = None
         if unavailable:
             answer = authorization.refuse(self.auth, "temporarily_unavailable", "Identity checks are unavailable")

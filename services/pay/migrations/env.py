@@ -1,6 +1,7 @@
 from gaap.db.migrate import run_env
 from services.pay.accounts import models as _accounts  # noqa: F401  (register tables)
 from services.pay.idempotency import models as _idempotency  # noqa: F401
+from services.pay.links import models as _links  # noqa: F401
 from services.pay.models import Base
 from services.pay.payments import models as _payments  # noqa: F401
 from services.pay.refunds import models as _refunds  # noqa: F401

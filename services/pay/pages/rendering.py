@@ -26,7 +26,7 @@ from services.pay.pages.session import SessionCodec
 
 HERE = Path(__file__).resolve().parent
 #: Framework errors under these paths get the HTML error page; the API keeps Pay's JSON errors.
-PAGE_PREFIXES = ("/secure", "/card_details/", "/check_card/", "/return/")
+PAGE_PREFIXES = ("/secure", "/card_details/", "/check_card/", "/return/", "/link/")
 CSP_REPORT_PATH = "/secure/csp-report"
 #: The `reason` of the error raised when a page needs a payment the browser's session does not hold.
 SESSION_EXPIRED = "pay_session"

@@ -94,6 +94,17 @@ class SessionCodec:
         connection.scope["state"][_STATE_KEY] = session
         return session
 
+    def begin(self, connection: HTTPConnection) -> tuple[PaySession, bool]:
+        """The request's session, or a new one that the rest of the request sees (True: the response must set its
+        cookie). A page whose form starts a payment (a payment link's) needs one before there is any payment, so
+        that its CSRF token is bound to it."""
+        session = self.read(connection)
+        if session is not None:
+            return session, False
+        session = PaySession.new()
+        connection.scope["state"][_STATE_KEY] = session
+        return session, True
+
     def write(self, response: Response, session: PaySession) -> None:
         response.set_cookie(
             COOKIE_NAME,

@@ -9,6 +9,9 @@ Each step runs over every field before the next step starts, fields in `ORDER` (
 6. right type, wrong value (ranges, lengths, enumerations, URLs, metadata rules) → 422 P0102;
 7. account and business rules → P0941, P0940, P0196, P0195, P0942, P0103, and the agreement check.
 
+A payment made through a payment link (§15 B4) also has its reference checked after step 4: one that looks like a
+card number is 400 P0105.
+
 Enumerations (`language`, `authorisation_mode`, `agreement_payment_type`) are checked as values only: anything
 that is not one of the allowed strings is step 6's 422 with the enumeration's message. Agreements are not offered
 yet, so no agreement exists: `set_up_agreement` is always unknown (P0103) and an `agreement` payment's
@@ -37,6 +40,7 @@ from services.pay.fields import (
     max_length,
     too_long,
 )
+from services.pay.provider.cards import contains_card_number
 
 ORDER = (
     "amount",
@@ -76,6 +80,7 @@ P0196 = (
 P0195 = "Using authorisation_mode of moto_api is not allowed for this account"
 P0942 = "Recurring card payments are currently disabled for this service. Please contact support"
 P0103 = "Invalid attribute value: set_up_agreement. Agreement ID does not exist"
+P0105 = "Card number entered in a payment link reference"
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,14 @@ class PaymentRequest:
     authorisation_mode: str
 
 
-def validate_create(body: dict[str, Any], account: Account) -> PaymentRequest:
+def validate_create(body: dict[str, Any], account: Account, *, from_link: bool = False) -> PaymentRequest:
+    """The request, normalised; `from_link` for a payment a payer starts from a payment link."""
     requested = body.get("authorisation_mode")
     mode = requested if isinstance(requested, str) and requested in MODES else "web"
-    for step in (_required, _types, _characters, _mode_rules):
+    steps = [_required, _types, _characters, _mode_rules]
+    if from_link:
+        steps.insert(3, _link_reference)
+    for step in steps:
         step(body, mode)
     _values(body, account, mode)
     _account_rules(body, account, mode)
@@ -184,6 +193,12 @@ def _characters(body: dict[str, Any], mode: str) -> None:
     for name in ("reference", "description"):
         if not UNSAFE_CHARACTERS.isdisjoint(body[name]):
             raise invalid(name, STRING)
+
+
+def _link_reference(body: dict[str, Any], mode: str) -> None:
+    """§15 B4: a payment link's payer must not put a card number in the reference."""
+    if contains_card_number(body["reference"]):
+        raise pay_error(400, "P0105", P0105, field="reference")
 
 
 def _mode_rules(body: dict[str, Any], mode: str) -> None:

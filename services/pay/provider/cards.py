@@ -5,6 +5,8 @@ Brands are detected by the longest matching prefix; length is checked separately
 
 from __future__ import annotations
 
+import re
+
 #: Brand key -> label shown in `card_details.card_brand` (§5.2).
 BRAND_LABELS = {
     "visa": "Visa",
@@ -42,6 +44,8 @@ _RANGES = [
     ("maestro", "67", "67"),
 ]
 MIN_LENGTH, MAX_LENGTH = 12, 19
+#: A run of digits, with single spaces or hyphens between groups, as a card number is often typed.
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
 
 
 def digits_only(number: str) -> str:
@@ -73,3 +77,13 @@ def detect_brand(number: str) -> str | None:
         if len(number) >= size and low <= number[:size] <= high and (best is None or size > best[0]):
             best = (size, brand)
     return best[1] if best else None
+
+
+def contains_card_number(text: str) -> bool:
+    """Whether `text` holds something that looks like a card number (pay spec §15 B4): a Luhn-valid run of 12–19
+    digits, typed whole or in groups separated by single spaces or hyphens."""
+    for run in _DIGIT_RUN.findall(text):
+        for candidate in {run.replace(" ", "").replace("-", ""), *re.findall(r"[0-9]+", run)}:
+            if MIN_LENGTH <= len(candidate) <= MAX_LENGTH and luhn_valid(candidate):
+                return True
+    return False
