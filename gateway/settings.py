@@ -52,6 +52,11 @@ class GatewaySettings(ComponentSettings):
     console_operators: str = ""
     #: How long a console session lasts from sign-in, in seconds.
     console_session_seconds: int = 8 * 3600
+    #: The console's live Notify key (the platform's "GaaP console" service, with `manage_templates`): it sends
+    #: team invitations through notify's public API with the SDK, as any department sends email.
+    notify_api_key: SecretStr = SecretStr("")
+    #: Where that API is reached: the gateway's public origin (default: `GAAP_PUBLIC_BASE_URL`).
+    notify_base_url: str = ""
 
     #: Largest request body forwarded. Precompiled letters are 2 MiB before base64; bulk CSVs are larger.
     max_body_bytes: int = 10 * 1024 * 1024
@@ -85,6 +90,10 @@ class GatewaySettings(ComponentSettings):
     @property
     def console_origin(self) -> str:
         return (self.console_base_url or self.platform.public_base_url).rstrip("/")
+
+    @property
+    def notify_api_url(self) -> str:
+        return self.public_url(self.notify_base_url)
 
     @property
     def identity_issuer(self) -> str:

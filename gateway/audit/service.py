@@ -126,14 +126,45 @@ async def search(
     actor: str | None = None,
     before_seq: int | None = None,
     limit: int = 50,
+    actor_contains: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int | None = None,
 ) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    """Events newest first. `actor` matches exactly, `actor_contains` any part of the actor (case-insensitive);
+    `since` is inclusive and `until` exclusive. Paging is by `seq`: `before_seq` gives the next older page,
+    `after_seq` the page just newer than it (still newest first)."""
+    query = select(AuditEvent)
     if service_id:
         query = query.where(AuditEvent.service_id == service_id)
     if action:
         query = query.where(AuditEvent.action == action)
     if actor:
         query = query.where(AuditEvent.actor == actor)
+    if actor_contains:
+        query = query.where(AuditEvent.actor.icontains(actor_contains, autoescape=True))
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
     if before_seq:
         query = query.where(AuditEvent.seq < before_seq)
+    if after_seq:
+        newer = query.where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
+        return list(reversed((await session.execute(newer)).scalars().all()))
+    query = query.order_by(AuditEvent.seq.desc()).limit(limit)
     return list((await session.execute(query)).scalars().all())
+
+
+async def actions(session: AsyncSession, *, service_id: str | None = None) -> list[str]:
+    """The actions recorded (for one service, or on the whole platform), alphabetically: a search's choices."""
+    query = select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    if service_id:
+        query = query.where(AuditEvent.service_id == service_id)
+    return list((await session.execute(query)).scalars().all())
+
+
+def hash_matches(event: AuditEvent) -> bool:
+    """Whether the event's stored hash is the hash of its contents and its predecessor's hash (one link of what
+    `verify` checks for the whole chain)."""
+    return event_hash(event.prev_hash, _fields(event)) == event.hash

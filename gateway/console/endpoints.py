@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from gaap.db.deps import ReadSession
 from gaap.health import readiness
 from gaap.pages import Pages
-from gateway.console import messages, notify, pay
+from gateway.console import audit, clients, inbox, invitations, links, messages, notify, organisations, pay, team, usage
 from gateway.console import repository as repo
+from gateway.console import settings as service_settings
 from gateway.console.access import ConsoleRoute, SignedInAdmin, service_access
 from gateway.console.status import ComponentStatus, platform_status
 from gateway.console.texts import role_names
@@ -21,6 +22,15 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 router.include_router(notify.router)
 router.include_router(messages.router)
 router.include_router(pay.router)
+router.include_router(links.router)
+router.include_router(organisations.router)
+router.include_router(service_settings.router)
+router.include_router(team.router)
+router.include_router(invitations.router)
+router.include_router(clients.router)
+router.include_router(audit.router)
+router.include_router(inbox.router)
+router.include_router(usage.router)
 
 
 def _pages(request: Request) -> Pages:

@@ -14,6 +14,7 @@ from gaap.pages import CsrfProtected, PageError, Pages, render_error_page
 from gateway.console import repository as repo
 from gateway.console.access import ConsoleRoute, cookies_of
 from gateway.console.oidc import ConsoleRelyingParty, SignInFailed
+from gateway.invitations import service as invitations
 
 log = structlog.get_logger("gateway.console")
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -72,7 +73,12 @@ async def sign_in_callback(
         request.app.state.front.state.forwarder.session, code=code, verifier=attempt.verifier, nonce=attempt.nonce
     )
     operators: frozenset[str] = request.app.state.console_operators
-    if signed_in.email not in operators and not await repo.memberships(session, signed_in.email):
+    # Someone invited to a team signs in to accept (`console/invitations.py`), before they work on any service.
+    if (
+        signed_in.email not in operators
+        and not await repo.memberships(session, signed_in.email)
+        and not await invitations.is_invited(session, signed_in.email)
+    ):
         log.info("signed in to identity but works on no service", sub=signed_in.sub)
         refused = render_error_page(
             request,

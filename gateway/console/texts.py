@@ -89,3 +89,69 @@ def when(moment: datetime | None) -> str:
 def when_iso(value: object) -> str:
     """A UTC time from notify's or pay's JSON ("2026-11-21T12:00:00.000Z") as `when` shows it."""
     return str(value)[:16].replace("T", " ") + " UTC" if value else ""
+
+
+#: The levels a relying party may ask for, as the `vtr` value it sends → (its `ClientLoCs` entry, name). A level
+#: with identity (P1, P2) also makes the client `IdentityVerificationSupported`, as identity requires.
+CLIENT_LEVELS = {
+    "Cl.Cm": ("P0", "Cl.Cm: sign-in with a password and a second factor"),
+    "Cl.Cm.P1": ("P1", "Cl.Cm.P1: sign-in and a low confidence identity check"),
+    "Cl.Cm.P2": ("P2", "Cl.Cm.P2: sign-in and a medium confidence identity check"),
+}
+#: How the relying party proves itself at `/token` (`private_key_jwt`): the key identity checks it against.
+CLIENT_KEY_SOURCES = {"STATIC": "Its public key", "JWKS": "A JWKS URL where it publishes its public keys"}
+#: Which identifier (`sub`) a relying party is given for a person.
+CLIENT_SUBJECT_TYPES = {
+    "pairwise": "Pairwise: an identifier (sub) for each person that only this service sees",
+    "public": "Public: the same identifier (sub) for a person in every service",
+}
+#: The scopes a relying party may ask for besides `openid`, which it always has.
+CLIENT_SCOPES = {"email": "Email address", "phone": "Phone number"}
+#: What the client form shows beside a field it cannot send to identity as it is (identity checks the rest).
+CLIENT_FORM_ERRORS = {
+    "name": "Enter a name for the client, in 255 characters or fewer",
+    "redirect_uris": "Enter at least one redirect URI",
+    "levels": "Select at least one level",
+    "key_source": "Select how the client proves who it is",
+    "public_key": "Paste the client’s public key",
+    "jwks_url": "Enter the URL of the client’s JWKS",
+    "subject_type": "Select which identifier the client is given",
+}
+#: The audit log search's date fields, when they are not dates.
+AUDIT_DATE_ERRORS = {
+    "since": "Enter the ‘from’ date as year-month-day, for example 2026-03-27",
+    "until": "Enter the ‘to’ date as year-month-day, for example 2026-03-27",
+}
+#: The developer inbox's two channels.
+INBOX_CHANNELS = {"email": "Emails", "sms": "Text messages"}
+#: Why the audit chain does not verify, by `gateway.audit.service.verify`'s reason (an entry "is missing" ends with
+#: its number, which the page shows anyway).
+CHAIN_REASONS = {
+    "does not link to the previous event": "it does not hold the hash of the entry before it",
+    "its contents do not match its hash": "its contents do not match its hash",
+    "the chain head does not match the last event": "the chain’s head does not match the last entry",
+    "is missing": "the entry is missing",
+}
+
+#: The usage page's periods (days → name), its channels and its daily limits (notify's, by channel).
+USAGE_PERIODS = {7: "Last 7 days", 30: "Last 30 days"}
+CHANNEL_NAMES = {"email": "Emails", "sms": "Text messages", "letter": "Letters"}
+DAILY_LIMIT_NAMES = {
+    "email": "Emails",
+    "sms": "Text messages",
+    "letter": "Letters",
+    "international_sms": "International text messages",
+}
+#: The levels a sign-in reaches, as the ID token's `vot` (and the identity level, when one was asked for).
+SIGN_IN_LEVELS = {
+    "Cl": "Cl: a password",
+    "Cl.Cm": "Cl.Cm: a password and a second factor",
+    "Cl.Cm.P1": "Cl.Cm.P1: and a low confidence identity",
+    "Cl.Cm.P2": "Cl.Cm.P2: and a medium confidence identity",
+}
+#: How identity proving went in a sign-in that asked for an identity level.
+PROVING_OUTCOMES = {
+    "proved": "Proved during the sign-in",
+    "reused": "Proved before, reused",
+    "failed": "Not proved",
+}

@@ -41,10 +41,11 @@ class Answer:
 
 
 class ServiceApi:
-    """One component's API, called as one service with the given key type and scopes."""
+    """One component's API, called as one service with the given key type (None for the gateway's own calls to
+    an internal API) and scopes."""
 
     def __init__(
-        self, request: Request, access: ServiceAccess, component: str, key_type: str, scopes: frozenset[str]
+        self, request: Request, access: ServiceAccess, component: str, key_type: str | None, scopes: frozenset[str]
     ) -> None:
         front = request.app.state.front
         self._signer = front.state.signer

@@ -44,3 +44,8 @@ DOCUMENTS = {
     "pay": ("/internal/services/{id}", _settings_document("pay")),
     "identity": ("/internal/services/{id}", _settings_document("identity")),
 }
+
+
+def path_of(component: str, service_id: object) -> str:
+    """The path of a service's resource on `component`'s internal API."""
+    return DOCUMENTS[component][0].format(id=service_id)

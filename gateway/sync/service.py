@@ -4,7 +4,8 @@
 admin API as a background task, from the CLI inline) so a change normally reaches the services at once; the
 gateway worker's sweeper delivers anything that was not (a service down, a crash between commit and delivery).
 A service that answers 4xx has refused the document: the push is marked rejected with its message, for the
-console to show, and is not retried. Anything else is retried with backoff.
+console to show, and is not retried. Anything else is retried with backoff. A console form that must show the
+component's verdict delivers its pushes before it answers instead, through `settle.settle`.
 """
 
 from __future__ import annotations

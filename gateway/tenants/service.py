@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
@@ -275,3 +276,61 @@ async def remove_member(
     )
     await schedule(session, await require_service(session, member.service_id))
     return member
+
+
+class LastAdmin(Conflict):
+    code = "LastAdmin"
+    message = "A service must keep at least one admin"
+
+
+async def keep_an_admin(
+    session: AsyncSession, service_id: uuid.UUID, member_id: uuid.UUID, *, roles_after: list[str] | None
+) -> None:
+    """Refuse to take the `admin` role from the service's last admin, by a change of roles (`roles_after`) or a
+    removal (`roles_after=None`). The service's row is locked first, so two admins removing each other at the
+    same moment cannot both succeed (SQLite's write transaction serialises them the same way)."""
+    await session.execute(select(Service.id).where(Service.id == service_id).with_for_update())
+    members = await repo.list_members(session, service_id)
+    member = next((m for m in members if m.id == member_id), None)
+    if member is None or "admin" not in member.roles or (roles_after is not None and "admin" in roles_after):
+        return
+    if not any("admin" in m.roles for m in members if m.id != member_id):
+        raise LastAdmin()
+
+
+#: Keys of a component's settings whose values are secrets: the audit log says they changed, never what to.
+SECRET_SETTINGS = frozenset({"bearer_token"})
+
+
+def redacted(value: Any) -> Any:
+    """`value` with every secret setting's value masked, for the audit log."""
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k in SECRET_SETTINGS and v else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
+
+
+async def update_component_settings(
+    session: AsyncSession, service_id: uuid.UUID, component: str, values: dict[str, Any], *, actor: str
+) -> Service:
+    """Replace one component's settings (`settings[component]`) and push them; the component validates them.
+    Unlike `update_service`, the audit event masks secrets (callback bearer tokens)."""
+    service = await require_service(session, service_id)
+    current = dict(service.settings or {})
+    if current.get(component, {}) == values:
+        return service
+    service.settings = {**current, component: values}
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="service.update",
+        target_type="service",
+        target_id=service.id,
+        service_id=service.id,
+        organisation_id=service.organisation_id,
+        details={"settings": {component: redacted(values)}},
+    )
+    await schedule(session, service)
+    return service
