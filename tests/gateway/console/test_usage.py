@@ -19,7 +19,7 @@ def _usage(service_id: uuid.UUID) -> str:
 
 def table(page: str, table_id: str) -> list[list[str]]:
     """The rows of a table on the page, as the texts of their cells (tags dropped, spaces collapsed)."""
-    found = re.search(rf'<table class="govuk-table" id="{table_id}">(.*?)</table>', page, re.S)
+    found = re.search(rf'<table class="govuk-table"\s+id="{table_id}">(.*?)</table>', page, re.S)
     assert found, f"no table {table_id}"
     rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", found.group(1), re.S)
     cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows]
@@ -96,7 +96,7 @@ def test_sign_ins_to_the_console_show_in_its_usage_without_personal_data(
     assert newest[2] == "Cl.Cm: a password and a second factor"
     assert newest[3] == "Not asked for"
     assert re.fullmatch(r"[A-Za-z0-9_-]{8}…", newest[4]), newest
-    listed = re.search(r'<table class="govuk-table" id="sign-ins">.*?</table>', activity.text, re.S)
+    listed = re.search(r'<table class="govuk-table"\s+id="sign-ins">.*?</table>', activity.text, re.S)
     assert listed and "@" not in listed.group(0)  # no one's email address
     welsh = browser.get(f"/console/services/{console_rig.console_service_id}/sign-ins", params={"lang": "cy"})
     assert "Gweithgarwch mewngofnodi" in welsh.text
