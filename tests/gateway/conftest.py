@@ -151,7 +151,9 @@ def make_settings(db_url: str, redis_url: str, upstreams: dict[str, str], **over
         "notify_url": upstreams["notify"],
         "pay_url": upstreams["pay"],
         "identity_url": upstreams["identity"],
-        "upstream_timeout": 1.0,
+        # Generous: a loaded CI machine must not turn a slow answer into a 504. The gateway's own rig (echo
+        # upstreams) lowers it to test timeouts.
+        "upstream_timeout": 30.0,
         "max_body_bytes": 8 * 1024 * 1024,
         "credential_cache_ttl": 5.0,
     }
@@ -176,7 +178,7 @@ def gateway_db(make_postgres_database) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def rig(gateway_db: str, redis_url: str, upstreams: dict[str, str]) -> Iterator[GatewayRig]:
-    settings = make_settings(gateway_db, redis_url, upstreams)
+    settings = make_settings(gateway_db, redis_url, upstreams, upstream_timeout=1.0)  # `/slow` answers after 3 s
     tenant, admin = asyncio.run(_seed(gateway_db, settings))
     with serve_in_thread(create_app(settings)) as url:
         yield GatewayRig(url=url, settings=settings, db_url=gateway_db, tenant=tenant, admin_token=admin)
