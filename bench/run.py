@@ -11,6 +11,7 @@ discarded wrk run of the same shape, then measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import signal
@@ -25,10 +26,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import wrk
+from bench import delivery_bench, scaleout_bench, wrk
 from bench.load import LoadMeter, Usage
+from bench.netns import permission_problem
 from bench.report import DISTURBED_CORES, Measured, RunSettings, Verdict, compare, render
-from bench.scenarios import COMPARISONS, Expectations, Scenario, by_key
+from bench.scenarios import COMPARISONS, DELIVERY_TARGET, SCALEOUT_TARGET, Expectations, Scenario, by_key
 from bench.topology import MAX_TOKEN_SECONDS, Topology
 from gaap.settings import ComponentSettings
 
@@ -64,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="~35 s smoke run: 3 s runs, 1 s warm-ups, one gateway layout, no waiting for a quiet machine",
+        help="~35 s smoke run: 3 s runs, 1 s warm-ups, one gateway layout, no waiting for a quiet machine, and no "
+        "scale-out scenarios unless --scenarios names them",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the results")
     parser.add_argument(
@@ -88,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"{DISTURBED_CORES} cores during it and patience is left (default 1)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (always kept on failure)")
+    scaleout_bench.add_arguments(parser)
+    delivery_bench.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.patience, args.retries = "3s", "1s", 0.0, 0
@@ -223,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk.find_wrk()
     scenarios = by_key([k for k in args.scenarios.split(",") if k])
+    skipped_scaleout = ""
+    if any(s.target == SCALEOUT_TARGET for s in scenarios):
+        if args.quick and not args.scenarios:
+            scenarios = [s for s in scenarios if s.target != SCALEOUT_TARGET]
+        elif problem := permission_problem():
+            skipped_scaleout = f"Scale-out scenarios not run: {problem}."
+            scenarios = [s for s in scenarios if s.target != SCALEOUT_TARGET]
+    standard = [s for s in scenarios if s.target not in (SCALEOUT_TARGET, DELIVERY_TARGET)]
     layouts = [int(n) for n in args.gateway_workers.split(",") if n.strip()]
     if not layouts or any(n < 1 for n in layouts):
         raise SystemExit("--gateway-workers needs one or more positive counts, e.g. 2 or 2,1")
@@ -241,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Insert upstream's database pool per worker: {pool} + {pool} overflow (SQLAlchemy QueuePool via "
         f"`gaap.db.Database`){', the kernel default' if pool == default_pool else ''}."
     )
+    if skipped_scaleout:
+        settings.notes.append(skipped_scaleout)
+    if any(s.target == SCALEOUT_TARGET for s in scenarios):
+        settings.notes.append(
+            f"Scale-out scenarios: each capped namespace host may use {args.scaleout_host_cpu:g} of a core "
+            "(`--scaleout-host-cpu`); see the scale-out section below."
+        )
     longest = max(settings.duration, settings.warmup)
     if any(s.notify_key for s in scenarios) and longest + 2 > MAX_TOKEN_SECONDS:
         raise SystemExit(f"--duration is at most {MAX_TOKEN_SECONDS - 2:g}s: wrk replays one Notify token per run")
@@ -257,13 +277,18 @@ def main(argv: list[str] | None = None) -> int:
     measured: list[Measured] = []
     problems: Counter[str] = Counter()
     warmup_failures: list[str] = []
+    scaleout_lines: list[str] = []
+    every_text_once = every_email_once = True
+    delivery_lines: list[str] = []
     ok = False
     try:
-        log(f"starting PostgreSQL, Redis and the upstreams (logs in {workdir})")
+        if standard:
+            log(f"starting PostgreSQL, Redis and the upstreams (logs in {workdir})")
         topology = Topology(
             workdir, upstream_workers=args.upstream_workers, upstream_db_pool_size=args.upstream_db_pool_size
         )
-        with topology:
+        # Only the scale-out scenarios chosen: they bring their own servers, so the loopback topology stays off.
+        with topology if standard else contextlib.nullcontext():
             meter = LoadMeter(topology.process_groups)
             patience = Patience(args.patience)
             log(f"topology up in {time.monotonic() - clock:.1f}s")
@@ -281,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 topology.make_email_template(targets["notify", settings.gateway_workers[0]])
             # Scenario by scenario, each gateway layout right after the other: the two sides of a ratio are
             # measured minutes apart at most, which matters on a machine others use too.
-            for scenario in scenarios:
+            for scenario in standard:
                 sides: list[int | None] = [*settings.gateway_workers] if scenario.through_gateway else [None]
                 for workers in sides:
                     target = targets[scenario.upstream, workers] if workers is not None else scenario.target
@@ -295,12 +320,22 @@ def main(argv: list[str] | None = None) -> int:
                         + (f", others' CPU {usage.foreign_cores:.2f} cores" if usage is not None else "")
                     )
             problems = topology.log_problems()
+        more, scaleout_lines, scaleout_problems, every_text_once = scaleout_bench.run(
+            args, scenarios, workdir / "scaleout", patience, log
+        )
+        measured += more
+        problems += scaleout_problems
+        delivery_lines, delivery_problems, every_email_once = delivery_bench.run(
+            args, scenarios, workdir / "delivery", log
+        )
+        problems += delivery_problems
         ok = True
     except KeyboardInterrupt:
         log("interrupted: every server has been stopped")
         return 130
     finally:
         failed = any(m.result.error_count for m in measured) or bool(warmup_failures)
+        failed = failed or not every_text_once or not every_email_once
         if ok and not failed and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
@@ -312,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         judged: list[int | None] = [*settings.gateway_workers] if gateway_sides else [None]
         verdicts += [compare(comparison, measured, workers) for workers in judged]
     extra = _summary(verdicts, settings.gateway_workers[0] if settings.gateway_workers else None)
+    extra += scaleout_lines
+    extra += delivery_lines
     extra += _problems(problems, warmup_failures)
     args.output.write_text(render(settings, measured, verdicts, started, extra), encoding="utf-8")
     log(f"wrote {args.output} ({time.monotonic() - clock:.0f}s in all)")

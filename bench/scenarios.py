@@ -66,6 +66,12 @@ class Scenario:
         return self.body(seeded) if callable(self.body) else self.body
 
 
+#: The scale-out platform (`bench.scaleout_bench`): namespace hosts behind a round-robin balancer, measured apart.
+SCALEOUT_TARGET = "scaleout"
+
+#: The delivery topology (`bench.delivery_bench`): notify's workers, the SMTP sink and its receipts, measured apart.
+DELIVERY_TARGET = "delivery"
+
 #: Targets that are a gateway (one per worker count asked for), and what each routes notify's paths to.
 GATEWAY_TARGETS = ("gateway", "notify")
 
@@ -216,6 +222,53 @@ SCENARIOS: list[Scenario] = [
     ),
 ]
 
+
+def _scaleout(key: str, sets: int, capped: bool) -> Scenario:
+    hosts = "each host capped" if capped else "hosts sharing the machine"
+    return Scenario(
+        key=key,
+        title=f"Notify send SMS through the round-robin, {sets} replica set{'s' if sets > 1 else ''}, {hosts}",
+        target=SCALEOUT_TARGET,
+        path="/v2/notifications/sms",
+        method="POST",
+        notify_key=True,
+        expect_status=201,
+        what=(
+            f"`POST /v2/notifications/sms` through a round-robin TCP balancer to {sets} gateway host"
+            f"{'s' if sets > 1 else ''}, each calling its own replica set's notify host, while every notify worker "
+            "host delivers to the fake SMS provider and its receipts come back through the balancer; "
+            + ("each namespace host capped at `--scaleout-host-cpu` of a core, as on hosts of its own."
+               if capped else "no caps: every host shares the machine's cores.")
+        ),
+    )  # fmt: skip
+
+
+SCENARIOS += [_scaleout("s1", 1, True), _scaleout("s2", 2, True), _scaleout("u1", 1, False), _scaleout("u2", 2, False)]
+
+SCENARIOS += [
+    Scenario(
+        key="f",
+        title="email delivery, queue to SMTP sink",
+        target=DELIVERY_TARGET,
+        path="/v2/notifications/email",
+        method="POST",
+        expect_status=201,
+        what="A backlog of email sends queued through the gateway with no notify worker running, then the workers "
+        "started: emails a second until the SMTP sink holds every one, and until every one is `delivered` (the "
+        "sink's receipts applied); goal ≥ 1,000 a second.",
+    ),
+    Scenario(
+        key="g",
+        title="bulk job of email rows, upload to all delivered",
+        target=DELIVERY_TARGET,
+        path="/v2/notifications/bulk",
+        method="POST",
+        expect_status=201,
+        what="A CSV of email rows through the gateway's `POST /v2/notifications/bulk` with the workers running: "
+        "seconds to the 201, then to every row at the sink and `delivered`.",
+    ),
+]
+
 COMPARISONS: list[Comparison] = [
     Comparison("through gateway ÷ direct, one-insert endpoint (c/b)", "throughput", "c", "b", ("min", 0.8)),
     Comparison("one-insert ÷ bare ASGI, direct (b/a)", "throughput", "b", "a"),
@@ -223,6 +276,8 @@ COMPARISONS: list[Comparison] = [
     Comparison("rate-limited send path ÷ plain path, through the gateway (d/c)", "throughput", "d", "c"),
     Comparison("Notify send email ÷ one-insert direct (e/b)", "throughput", "e", "b", ("min", 1.0)),
     Comparison("Notify send email p99 at 64 connections (e), ms", "p99", "e", "", ("max", 50.0)),
+    Comparison("scale-out: two replica sets ÷ one, each host capped (s2/s1)", "throughput", "s2", "s1", ("min", 1.7)),
+    Comparison("scale-out: two replica sets ÷ one, hosts sharing the machine (u2/u1)", "throughput", "u2", "u1"),
 ]
 
 

@@ -80,6 +80,36 @@ def gateway_target(workers: int, upstream: str = "insert") -> str:
     return f"gateway-{workers}w" if upstream == "insert" else f"gateway-{upstream}-{workers}w"
 
 
+def notify_authorization(service_id: uuid.UUID, key_secret: str, valid_for: float) -> str:
+    """`Bearer <JWT>` for a Notify key, as a Notify client signs it, accepted for at least `valid_for` s.
+
+    A client signs a fresh token per request; wrk replays one. The gateway accepts an `iat` within 30 s either
+    side of its clock, so for a run longer than that the token is dated forward (up to 30 s), never more.
+    """
+    shift = min(max(0.0, valid_for - (NOTIFY_SKEW_SECONDS - 5)), NOTIFY_SKEW_SECONDS - 1)
+    if valid_for > MAX_TOKEN_SECONDS:
+        raise ValueError(f"a replayed Notify token cannot cover {valid_for:g}s; use a shorter --duration")
+    claims = {"iss": str(service_id), "iat": int(time.time() + shift)}
+    return "Bearer " + jwt.encode(claims, key_secret, algorithm="HS256")
+
+
+def log_problems(workdir: Path) -> Counter[str]:
+    """Warning-or-worse lines the servers logged in `workdir/*.log`, counted by server and event: a failed request
+    in wrk's count says only that something answered non-2xx, the servers' logs say what."""
+    problems: Counter[str] = Counter()
+    for path in sorted(workdir.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                if "Traceback" in line or "Error" in line:
+                    problems[f"{path.stem}: {line.strip()[:160]}"] += 1
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
+                problems[f"{path.stem}: {entry.get('level')}: {str(entry.get('event'))[:160]}"] += 1
+    return problems
+
+
 @dataclass(frozen=True)
 class Seeded:
     """The tenant the gateway scenarios authenticate as: one live Notify key of one service, and a second live key
@@ -391,33 +421,13 @@ class Topology:
             child.check_alive()
 
     def notify_authorization(self, valid_for: float) -> str:
-        """`Bearer <JWT>` for the seeded key, as a Notify client signs it, accepted for at least `valid_for` s.
-
-        A client signs a fresh token per request; wrk replays one. The gateway accepts an `iat` within 30 s either
-        side of its clock, so for a run longer than that the token is dated forward (up to 30 s), never more.
-        """
+        """`Bearer <JWT>` for the seeded key, accepted for at least `valid_for` s (`notify_authorization`)."""
         assert self.seeded is not None
-        shift = min(max(0.0, valid_for - (NOTIFY_SKEW_SECONDS - 5)), NOTIFY_SKEW_SECONDS - 1)
-        if valid_for > MAX_TOKEN_SECONDS:
-            raise ValueError(f"a replayed Notify token cannot cover {valid_for:g}s; use a shorter --duration")
-        claims = {"iss": str(self.seeded.service_id), "iat": int(time.time() + shift)}
-        return "Bearer " + jwt.encode(claims, self.seeded.key_secret, algorithm="HS256")
+        return notify_authorization(self.seeded.service_id, self.seeded.key_secret, valid_for)
 
     def log_problems(self) -> Counter[str]:
-        """Warning-or-worse lines the servers logged, counted by server and event: a failed request in wrk's
-        count says only that something answered non-2xx, the servers' logs say what."""
-        problems: Counter[str] = Counter()
-        for path in sorted(self.workdir.glob("*.log")):
-            for line in path.read_text(errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    if "Traceback" in line or "Error" in line:
-                        problems[f"{path.stem}: {line.strip()[:160]}"] += 1
-                    continue
-                if isinstance(entry, dict) and entry.get("level") in ("warning", "error", "critical"):
-                    problems[f"{path.stem}: {entry.get('level')}: {str(entry.get('event'))[:160]}"] += 1
-        return problems
+        """Warning-or-worse lines the servers logged (`log_problems`)."""
+        return log_problems(self.workdir)
 
     def process_groups(self) -> dict[str, int]:
         """Our servers by name, each the leader of its own process group: what `bench.load` counts as ours."""

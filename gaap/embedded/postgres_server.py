@@ -71,11 +71,14 @@ class PostgresServer:
         *,
         port: int | None = None,
         host: str = "127.0.0.1",
+        clients: str | None = None,
         max_connections: int = 300,
         parent_dir: str = "/tmp",  # noqa: S108 - the postgres user must be able to traverse it
         startup_timeout: float = 30.0,
     ) -> None:
         self.host = host
+        #: A network (CIDR) whose clients are trusted besides loopback's, for a server on a non-loopback `host`.
+        self.clients = clients
         self.max_connections = max_connections
         self.parent_dir = parent_dir
         self.startup_timeout = startup_timeout
@@ -145,6 +148,9 @@ class PostgresServer:
         if done.returncode != 0:
             output = (done.stdout + done.stderr).decode(errors="replace")
             raise RuntimeError(f"initdb failed with status {done.returncode}:\n{output}")
+        if self.clients:
+            with (self._root / "data" / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {self.clients} trust\n")
 
     def _try_start(self, bindir: Path, run_as: dict[str, Any], port: int) -> str | None:
         """Start the postmaster once; None when it is ready, else the tail of its log."""
