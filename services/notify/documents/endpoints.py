@@ -118,6 +118,14 @@ async def _page(request: Request, session: ReadSession, key: str | None) -> Open
         return pages_of(request).render(request, "notify/documents/unavailable.html", values, 410, headers=PRIVATE)
 
 
+async def _confirmed_page(request: Request, session: ReadSession, key: str | None) -> Opened | Response:
+    """As `_page`, for the pages behind the email check: a browser that has not passed it is sent to it."""
+    opened = await _page(request, session, key)
+    if isinstance(opened, Opened) and not _confirmed(request, opened.document):
+        return RedirectResponse(_url(request, "/confirm-email-address", opened.key), status_code=303, headers=PRIVATE)
+    return opened
+
+
 # --- confirmation cookie -------------------------------------------------------------------------------------
 
 
@@ -242,11 +250,9 @@ async def download_page(
     service: str, document: str, request: Request, session: ReadSession, key: str | None = None
 ) -> Response:
     """The file's type, size and last day, and the link that downloads it."""
-    opened = await _page(request, session, key)
+    opened = await _confirmed_page(request, session, key)
     if isinstance(opened, Response):
         return opened
-    if not _confirmed(request, opened.document):
-        return RedirectResponse(_url(request, "/confirm-email-address", opened.key), status_code=303, headers=PRIVATE)
     lang = pages_of(request).language(request)
     return _render(
         request,
@@ -264,11 +270,9 @@ async def download_file(
     service: str, document: str, request: Request, session: ReadSession, key: str | None = None
 ) -> Response:
     """The file, as an attachment named as the sender named it (else after the document)."""
-    opened = await _page(request, session, key)
+    opened = await _confirmed_page(request, session, key)
     if isinstance(opened, Response):
         return opened
-    if not _confirmed(request, opened.document):
-        return RedirectResponse(_url(request, "/confirm-email-address", opened.key), status_code=303, headers=PRIVATE)
     row = opened.document
     name = row.filename or f"{row.id}.{filetypes.PREFERRED_EXTENSION[row.mimetype]}"
     headers = {
