@@ -10,7 +10,20 @@ from fastapi.responses import HTMLResponse
 from gaap.db.deps import ReadSession
 from gaap.health import readiness
 from gaap.pages import Pages
-from gateway.console import audit, clients, inbox, invitations, links, messages, notify, organisations, pay, team, usage
+from gateway.console import (
+    audit,
+    bulk,
+    clients,
+    inbox,
+    invitations,
+    links,
+    messages,
+    notify,
+    organisations,
+    pay,
+    team,
+    usage,
+)
 from gateway.console import repository as repo
 from gateway.console import settings as service_settings
 from gateway.console.access import ConsoleRoute, SignedInAdmin, service_access
@@ -21,6 +34,7 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 #: The Notify pages ride on this router: the gateway app includes the console's routers by name.
 router.include_router(notify.router)
 router.include_router(messages.router)
+router.include_router(bulk.router)
 router.include_router(pay.router)
 router.include_router(links.router)
 router.include_router(organisations.router)
