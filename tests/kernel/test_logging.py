@@ -148,8 +148,14 @@ async def request_and_capture(tmp_path: Path, redis_url: str, path: str, rid: st
         return lines()
 
 
+def letters_only_id() -> str:
+    """A request id the card-number mask cannot take for a card: a pay process in the same test run masks runs of
+    12 or more digits in every log line, and a hex id has one about one time in fifteen."""
+    return "edge-" + uuid.uuid4().hex.translate(str.maketrans("0123456789", "ghijklmnop"))
+
+
 async def test_a_request_logs_with_its_request_id(tmp_path: Path, redis_url: str) -> None:
-    rid = "edge-" + uuid.uuid4().hex
+    rid = letters_only_id()
 
     records = await request_and_capture(tmp_path, redis_url, "/work", rid)
 
@@ -160,7 +166,7 @@ async def test_a_request_logs_with_its_request_id(tmp_path: Path, redis_url: str
 
 
 async def test_an_unhandled_error_is_logged_with_its_request_id(tmp_path: Path, redis_url: str) -> None:
-    rid = "edge-" + uuid.uuid4().hex
+    rid = letters_only_id()
 
     records = await request_and_capture(tmp_path, redis_url, "/explode", rid)
 
