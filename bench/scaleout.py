@@ -32,15 +32,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-import httpx
 from pydantic import SecretStr
 
+from bench import load_tenant
+from bench.load_tenant import Tenant
 from bench.netns import Network
 from deploy.envfile import generate
 from gaap.db.engine import Database
@@ -48,11 +48,7 @@ from gaap.embedded import die_with_parent
 from gaap.embedded.ports import free_port
 from gaap.embedded.postgres_server import PostgresServer
 from gaap.embedded.redis_server import RedisServer
-from gateway.demo_templates import NotifyKeyAuth
-from gateway.keys.service import KeyMaterial, create_key
 from gateway.settings import GatewaySettings
-from gateway.sync.service import Pusher
-from gateway.tenants import service as tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 GAAP = [sys.executable, "-m", "gaap.cli.main"]
@@ -63,21 +59,8 @@ API_PORT = 8000
 PROBE_PORT = 9000
 PUBLIC_BASE_URL = "https://gaap.scaleout.invalid"
 SMS_PROVIDERS = ("mmg", "firetext")
-SMS_TEMPLATE = {"name": "Scale-out text", "type": "sms", "body": "Your reference is ((ref))"}
 #: Pay settings of the tenant: MOTO by API, so payments are authorised without a browser.
 PAY_SETTINGS = {"allow_moto": True, "allow_moto_api": True}
-
-
-@dataclass
-class Tenant:
-    """The service the load runs as: a live Notify key, one that may manage templates (identity's too), a Pay test
-    key, and the text template."""
-
-    service_id: uuid.UUID
-    notify_key: str
-    manage_key: str
-    pay_key: str
-    sms_template: str = ""
 
 
 class Proc:
@@ -198,10 +181,15 @@ class ScaleOut:
             migrated = subprocess.run([*GAAP, "migrate"], env=self.env, cwd=ROOT, capture_output=True, timeout=180)
             if migrated.returncode != 0:
                 raise RuntimeError(f"gaap migrate failed:\n{(migrated.stdout + migrated.stderr).decode()[-3000:]}")
-            self.tenant = asyncio.run(self._seed())
+            self.tenant = asyncio.run(
+                load_tenant.seed(self.gateway_settings(), name="Scale-out", actor="scaleout", pay=PAY_SETTINGS)
+            )
+            # Identity needs a live Notify key in production (it makes its code template and sends codes through
+            # notify).
+            self.env["IDENTITY_NOTIFY_API_KEY"] = self.tenant.manage_key
             self._start_fake_sms()
             self.add_replica_sets(self.initial_sets)
-            self._make_template()
+            load_tenant.make_sms_template(self.balancer_url, self.tenant, name="Scale-out text", timeout=20)
         except BaseException:
             self.close()
             raise
@@ -227,8 +215,12 @@ class ScaleOut:
         sets = range(self.replica_sets, self.replica_sets + count)
         services = [self._api(name, index) for index in sets for name in SERVICES]
         wait_ready([(proc, self.url(proc.name, "/readyz")) for proc in services])
-        if self.replica_sets == 0:
-            asyncio.run(self._push())  # the sets share the databases: one push reaches every replica
+        if self.replica_sets == 0:  # the sets share the databases: one push reaches every replica
+            assert self.tenant is not None
+            upstreams = {name: self.url(f"{name}-0") for name in SERVICES}
+            outcome = asyncio.run(load_tenant.push(self.gateway_settings(), upstreams, self.tenant))
+            if set(outcome) != {"delivered"}:
+                raise RuntimeError(f"the tenant did not reach every service: {outcome}")
         gateways = [self._api("gateway", index) for index in sets]
         workers = [self._worker(name, index) for index in sets for name in self.workers]
         wait_ready([(proc, self.url(proc.name, "/readyz")) for proc in gateways])
@@ -344,60 +336,6 @@ class ScaleOut:
             await conn.close()
         base = f"postgresql+asyncpg://postgres@{self.postgres.host}:{self.postgres.port}"
         return {name: f"{base}/{name}" for name in COMPONENTS}
-
-    async def _seed(self) -> Tenant:
-        settings = self.gateway_settings()
-        material = KeyMaterial.from_settings(settings)
-        db = Database(settings.database_url, pool_size=1)
-        try:
-            async with db.write_session() as session:
-                org = await tenants.create_organisation(session, name="Scale-out department", actor="scaleout")
-                service = await tenants.create_service(
-                    session, organisation_id=org.id, name="Scale-out service", restricted=False, actor="scaleout"
-                )
-                # The load must measure the platform, not its per-service limits.
-                await tenants.update_service(
-                    session, service.id, actor="scaleout", rate_limit=1_000_000, pay_rate_tier="elevated",
-                    settings={"notify": {"sms_message_limit": 10_000_000, "email_message_limit": 10_000_000},
-                              "pay": PAY_SETTINGS},
-                )  # fmt: skip
-                keys = {}
-                for label, api, key_type, scopes in [
-                    ("live", "notify", "normal", []),
-                    ("manage", "notify", "normal", ["manage_templates"]),
-                    ("pay", "pay", "test", []),
-                ]:
-                    _row, keys[label] = await create_key(
-                        session, material, service_id=service.id, api=api, name=label, key_type=key_type,
-                        scopes=scopes, actor="scaleout",
-                    )  # fmt: skip
-        finally:
-            await db.dispose()
-        # Identity needs a live Notify key in production (it makes its code template and sends codes through notify).
-        self.env["IDENTITY_NOTIFY_API_KEY"] = keys["manage"]
-        return Tenant(service.id, keys["live"], keys["manage"], keys["pay"])
-
-    async def _push(self) -> None:
-        assert self.tenant is not None
-        settings = self.gateway_settings()
-        db = Database(settings.database_url, pool_size=1)
-        upstreams = {name: self.url(f"{name}-0") for name in SERVICES}
-        pusher = Pusher(db, upstreams, settings.principal_signer())
-        try:
-            outcome = await pusher.deliver_pending(self.tenant.service_id)
-        finally:
-            await pusher.close()
-            await db.dispose()
-        if set(outcome) != {"delivered"}:
-            raise RuntimeError(f"the tenant did not reach every service: {outcome}")
-
-    def _make_template(self) -> None:
-        assert self.tenant is not None
-        with httpx.Client(base_url=self.balancer_url, auth=NotifyKeyAuth(self.tenant.manage_key), timeout=20) as api:
-            made = api.post("/v2/manage-template", json=SMS_TEMPLATE)
-        if made.status_code != 201:
-            raise RuntimeError(f"notify refused the template: {made.status_code} {made.text[:500]}")
-        self.tenant.sms_template = made.json()["id"]
 
     # -- what tests and the bench use ----------------------------------------------------------------------------
 

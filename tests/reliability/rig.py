@@ -31,22 +31,20 @@ import asyncpg
 import httpx
 from pydantic import SecretStr
 
+from bench import load_tenant
+from bench.load_tenant import Tenant
 from gaap.db.engine import Database
 from gaap.embedded import die_with_parent
 from gaap.embedded.ports import free_port
 from gaap.embedded.redis_server import RedisServer
 from gaap.embedded.up import child_environment, load_or_create_secrets
 from gateway.demo_templates import NotifyKeyAuth
-from gateway.keys.service import KeyMaterial, create_key
 from gateway.settings import GatewaySettings
-from gateway.sync.service import Pusher
-from gateway.tenants import service as tenants
 from tests.reliability.faultproxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 GAAP = [sys.executable, "-m", "gaap.cli.main"]
 SERVICES = ("notify", "pay", "identity")
-SMS_TEMPLATE = {"name": "Reliability text", "type": "sms", "body": "Your reference is ((ref))"}
 
 
 class Proc:
@@ -126,15 +124,6 @@ class Proc:
 
 
 @dataclass
-class Tenant:
-    service_id: uuid.UUID
-    notify_key: str
-    manage_key: str
-    pay_key: str
-    sms_template: str = ""
-
-
-@dataclass
 class Platform:
     """Start with `start()`, stop with `close()`; `procs` holds every role by name."""
 
@@ -177,13 +166,17 @@ class Platform:
         self.pay_proxy = FaultProxy("127.0.0.1", self.ports["pay"]).start()
         self.env = self._environment()
         subprocess.run([*GAAP, "migrate"], env=self.env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-        self.tenant = asyncio.run(self._seed())
+        webhooks = [{"callback_url": self.webhook_url, "subscriptions": ["card_payment_captured"], "active": True}]
+        pay = {"allow_moto": True, "allow_moto_api": True, "test": {"webhooks": webhooks if self.webhook_url else []}}
+        settings = self._gateway_settings
+        self.tenant = asyncio.run(load_tenant.seed(settings, name="Reliability", actor="reliability", pay=pay))
         for name in SERVICES:
             self._proc(name, ["serve", name, "--port", str(self.ports[name])], f"{self.url(name)}/readyz").start()
-        asyncio.run(self._push())
+        outcome = asyncio.run(load_tenant.push(settings, {name: self.url(name) for name in SERVICES}, self.tenant))
+        assert outcome.get("delivered"), f"the tenant did not reach the services: {outcome}"
         gateway = ["serve", "gateway", "--port", str(self.ports["gateway"])]
         self._proc("gateway", gateway, f"{self.url()}/readyz").start()
-        self._make_template()
+        load_tenant.make_sms_template(self.url(), self.tenant, name="Reliability text", timeout=10)
         sms = [sys.executable, "-m", "gaap.embedded.fake_sms", "--port", str(self.ports["sms"])]
         sms += ["--store", str(self.workdir / "sms"), "--receipt-delay", "0.5", "--log-level", "WARNING"]
         sms += ["--receipt-url", f"{self.url()}/notifications/sms/{{provider}}"]
@@ -294,56 +287,6 @@ class Platform:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
         finally:
             await conn.close()
-
-    async def _seed(self) -> Tenant:
-        settings = self._gateway_settings
-        material = KeyMaterial.from_settings(settings)
-        db = Database(settings.database_url, pool_size=1)
-        webhooks = [{"callback_url": self.webhook_url, "subscriptions": ["card_payment_captured"], "active": True}]
-        pay = {"allow_moto": True, "allow_moto_api": True, "test": {"webhooks": webhooks if self.webhook_url else []}}
-        try:
-            async with db.write_session() as session:
-                org = await tenants.create_organisation(session, name="Reliability department", actor="reliability")
-                service = await tenants.create_service(
-                    session, organisation_id=org.id, name="Reliability service", restricted=False, actor="reliability"
-                )
-                await tenants.update_service(
-                    session, service.id, actor="reliability", rate_limit=1_000_000, pay_rate_tier="elevated",
-                    settings={"notify": {"sms_message_limit": 10_000_000, "email_message_limit": 10_000_000},
-                              "pay": pay},
-                )  # fmt: skip
-                keys = {}
-                for label, api, key_type, scopes in [
-                    ("live", "notify", "normal", []),
-                    ("manage", "notify", "normal", ["manage_templates"]),
-                    ("pay", "pay", "test", []),
-                ]:
-                    _row, keys[label] = await create_key(
-                        session, material, service_id=service.id, api=api, name=label, key_type=key_type,
-                        scopes=scopes, actor="reliability",
-                    )  # fmt: skip
-        finally:
-            await db.dispose()
-        return Tenant(service.id, keys["live"], keys["manage"], keys["pay"])
-
-    async def _push(self) -> None:
-        assert self.tenant is not None
-        db = Database(self._gateway_settings.database_url, pool_size=1)
-        upstreams = {name: self.url(name) for name in SERVICES}
-        pusher = Pusher(db, upstreams, self._gateway_settings.principal_signer())
-        try:
-            outcome = await pusher.deliver_pending(self.tenant.service_id)
-        finally:
-            await pusher.close()
-            await db.dispose()
-        assert outcome.get("delivered"), f"the tenant did not reach the services: {outcome}"
-
-    def _make_template(self) -> None:
-        assert self.tenant is not None
-        with httpx.Client(base_url=self.url(), auth=NotifyKeyAuth(self.tenant.manage_key), timeout=10) as api:
-            made = api.post("/v2/manage-template", json=SMS_TEMPLATE)
-        assert made.status_code == 201, made.text
-        self.tenant.sms_template = made.json()["id"]
 
     # -- what scenarios use --------------------------------------------------------------------------------------
 
