@@ -110,20 +110,26 @@ def _render(request: Request, template: str, opened: Opened | None, status: int 
     return pages_of(request).render(request, template, values, status, headers=PRIVATE)
 
 
-async def _page(request: Request, session: ReadSession, key: str | None) -> Opened | Response:
+async def _page(
+    request: Request, session: ReadSession, key: str | None, *, confirmed: bool | None = None
+) -> Opened | Response:
+    """The file the link opens, or the page to answer instead: gone (410), or, for a page on one side of the email
+    check (`confirmed`: the download pages need it passed, the check's own pages need it not yet passed), the step a
+    browser on the other side belongs at."""
     try:
-        return await _open(request, session, request.path_params["service"], request.path_params["document"], key)
+        opened = await _open(request, session, request.path_params["service"], request.path_params["document"], key)
     except _Unavailable as gone:
         values = {"contact": _contact(gone.contact), "sender": gone.service_name}
         return pages_of(request).render(request, "notify/documents/unavailable.html", values, 410, headers=PRIVATE)
-
-
-async def _confirmed_page(request: Request, session: ReadSession, key: str | None) -> Opened | Response:
-    """As `_page`, for the pages behind the email check: a browser that has not passed it is sent to it."""
-    opened = await _page(request, session, key)
-    if isinstance(opened, Opened) and not _confirmed(request, opened.document):
-        return RedirectResponse(_url(request, "/confirm-email-address", opened.key), status_code=303, headers=PRIVATE)
+    if confirmed is not None and _confirmed(request, opened.document) != confirmed:
+        return RedirectResponse(_next_step(request, opened), status_code=303, headers=PRIVATE)
     return opened
+
+
+def _next_step(request: Request, opened: Opened) -> str:
+    """Where a browser goes on: the download once it has passed the email check, else the check."""
+    step = "/download" if _confirmed(request, opened.document) else "/confirm-email-address"
+    return _url(request, step, opened.key)
 
 
 # --- confirmation cookie -------------------------------------------------------------------------------------
@@ -187,8 +193,7 @@ async def landing(
     opened = await _page(request, session, key)
     if isinstance(opened, Response):
         return opened
-    step = "/download" if _confirmed(request, opened.document) else "/confirm-email-address"
-    return _render(request, "notify/documents/landing.html", opened, next_url=_url(request, step, opened.key))
+    return _render(request, "notify/documents/landing.html", opened, next_url=_next_step(request, opened))
 
 
 @router.get(BASE + "/confirm-email-address")
@@ -196,11 +201,9 @@ async def confirm_form(
     service: str, document: str, request: Request, session: ReadSession, key: str | None = None
 ) -> Response:
     """The email address form, for files whose sender asked the recipient to confirm it."""
-    opened = await _page(request, session, key)
+    opened = await _page(request, session, key, confirmed=False)
     if isinstance(opened, Response):
         return opened
-    if _confirmed(request, opened.document):
-        return RedirectResponse(_url(request, "/download", opened.key), status_code=303, headers=PRIVATE)
     return _render(request, "notify/documents/confirm.html", opened, email="", error=None)
 
 
@@ -215,11 +218,9 @@ async def confirm(
     email_address: Annotated[str, Form()] = "",
 ) -> Response:
     """Check the address; on a match, remember it for this file and go on to the download."""
-    opened = await _page(request, session, key)
+    opened = await _page(request, session, key, confirmed=False)
     if isinstance(opened, Response):
         return opened
-    if _confirmed(request, opened.document):
-        return RedirectResponse(_url(request, "/download", opened.key), status_code=303, headers=PRIVATE)
     if not await _attempts_left(request, opened.document):
         raise PageError(status_code=429)
     error = _address_error(opened, email_address)
@@ -250,7 +251,7 @@ async def download_page(
     service: str, document: str, request: Request, session: ReadSession, key: str | None = None
 ) -> Response:
     """The file's type, size and last day, and the link that downloads it."""
-    opened = await _confirmed_page(request, session, key)
+    opened = await _page(request, session, key, confirmed=True)
     if isinstance(opened, Response):
         return opened
     lang = pages_of(request).language(request)
@@ -270,7 +271,7 @@ async def download_file(
     service: str, document: str, request: Request, session: ReadSession, key: str | None = None
 ) -> Response:
     """The file, as an attachment named as the sender named it (else after the document)."""
-    opened = await _confirmed_page(request, session, key)
+    opened = await _page(request, session, key, confirmed=True)
     if isinstance(opened, Response):
         return opened
     row = opened.document
