@@ -13,6 +13,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
+def redis_database(redis_url: str, offset: int) -> str:
+    """The same Redis server's database `offset` places after `redis_url`'s (of its 16): a rig of its own keys."""
+    base, _, number = redis_url.rpartition("/")
+    return f"{base}/{(int(number) + offset) % 16}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -38,7 +38,7 @@ from services.identity.settings import IdentitySettings
 from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
 from tests.identity.support import Browser, Person, RelyingParty
 from tests.notify.conftest import NotifyRig, manage, notify_rig  # noqa: F401  (fixture)
-from tests.support import serve_in_thread
+from tests.support import redis_database, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "services" / "identity" / "migrations"
@@ -146,8 +146,7 @@ async def _add_user(db_url: str, email: str, password_hash: str, secret: str) ->
 
 def _redis_for(redis_url: str, backend: str) -> str:
     """Each backend's rig on its own Redis database, apart from notify's and pay's."""
-    base, _, number = redis_url.rpartition("/")
-    return f"{base}/{(int(number) + (4 if backend == 'sqlite' else 12)) % 16}"
+    return redis_database(redis_url, 4 if backend == "sqlite" else 12)
 
 
 def identity_settings(db_url: str, redis_url: str, notify: NotifyRig, template_id: str) -> IdentitySettings:
@@ -199,7 +198,6 @@ def identity_rig(  # type: ignore[no-untyped-def]
             gateway_db,
             rig_redis,
             rig_upstreams,
-            upstream_timeout=30.0,
             anonymous_rate_per_minute=60_000,
             anonymous_burst=10_000,
         )

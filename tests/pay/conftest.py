@@ -35,7 +35,7 @@ from services.pay.settings import PaySettings
 from services.pay.worker import worker_spec
 from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
 from tests.pay.openapi_contract import CONTRACT
-from tests.support import serve_in_thread
+from tests.support import redis_database, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "services" / "pay" / "migrations"
@@ -207,8 +207,7 @@ def _pay_settings(db_url: str, redis_url: str) -> PaySettings:
 
 def _redis_for(redis_url: str, backend: str) -> str:
     """Each backend's rig on its own Redis database, so one rig's worker never takes the other's jobs."""
-    base, _, number = redis_url.rpartition("/")
-    return f"{base}/{(int(number) + (0 if backend == 'sqlite' else 8)) % 16}"
+    return redis_database(redis_url, 0 if backend == "sqlite" else 8)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

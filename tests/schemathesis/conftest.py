@@ -36,7 +36,7 @@ from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F40
 from tests.identity.conftest import code_template  # noqa: F401  (fixture)
 from tests.notify.conftest import TEMPLATES, NotifyRig, notify_rig  # noqa: F401  (fixture)
 from tests.pay.conftest import _pay_settings
-from tests.support import serve_in_thread
+from tests.support import redis_database, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,8 +129,7 @@ def platform_rig(  # type: ignore[no-untyped-def]
     notify_rig: NotifyRig,  # noqa: F811
     code_template: str,  # noqa: F811
 ) -> Iterator[PlatformRig]:
-    base, _, number = redis_url.rpartition("/")
-    rig_redis = f"{base}/{(int(number) + 6) % 16}"
+    rig_redis = redis_database(redis_url, 6)
     gateway_db = make_postgres_database("gw_fuzz")
     pay_db = make_postgres_database("pay_fuzz")
     identity_db = make_postgres_database("id_fuzz")
@@ -145,7 +144,6 @@ def platform_rig(  # type: ignore[no-untyped-def]
             gateway_db,
             rig_redis,
             {**upstreams, **targets},
-            upstream_timeout=30.0,
             anonymous_rate_per_minute=600_000,
             anonymous_burst=100_000,
         )

@@ -48,7 +48,7 @@ from tests.identity.support import Browser, Person
 from tests.notify.conftest import NotifyRig, notify_rig  # noqa: F401  (fixture)
 from tests.pay.conftest import MIGRATIONS as PAY_MIGRATIONS
 from tests.pay.conftest import _pay_settings
-from tests.support import serve_in_thread
+from tests.support import redis_database, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN = "admin@demo.gaap.test"
@@ -199,8 +199,7 @@ def console_rig(  # type: ignore[no-untyped-def]
     notify_rig: NotifyRig,  # noqa: F811
     code_template: str,  # noqa: F811
 ) -> Iterator[ConsoleRig]:
-    base, _, number = redis_url.rpartition("/")
-    rig_redis = f"{base}/{(int(number) + 8) % 16}"
+    rig_redis = redis_database(redis_url, 8)
     gateway_db = make_postgres_database("gw_console")
     with tempfile.TemporaryDirectory() as tmp:
         identity_db = f"sqlite+aiosqlite:///{tmp}/identity.db"
@@ -216,7 +215,6 @@ def console_rig(  # type: ignore[no-untyped-def]
                 gateway_db,
                 rig_redis,
                 {**upstreams, **targets},
-                upstream_timeout=30.0,
                 console_client_key=SecretStr(new_client_key()),
                 console_operators=f"{OPERATOR}, someone-else@platform.gaap.test",
             )

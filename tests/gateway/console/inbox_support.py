@@ -37,7 +37,7 @@ from tests.gateway.conftest import make_settings, upstreams  # noqa: F401  (fixt
 from tests.gateway.console.conftest import OPERATOR, ROOT, ConsoleRig, _seed_and_push
 from tests.identity.conftest import PASSWORD, code_template, identity_settings  # noqa: F401  (fixture)
 from tests.notify.conftest import NotifyRig, manage, notify_rig, notify_settings  # noqa: F401  (fixture)
-from tests.support import serve_in_thread
+from tests.support import redis_database, serve_in_thread
 
 
 @dataclass
@@ -100,8 +100,7 @@ def inbox_console(  # type: ignore[no-untyped-def]
     notify_rig: NotifyRig,  # noqa: F811
     code_template: str,  # noqa: F811
 ) -> Iterator[InboxConsole]:
-    base, _, number = redis_url.rpartition("/")
-    rig_redis = f"{base}/{(int(number) + 10) % 16}"
+    rig_redis = redis_database(redis_url, 10)
     gateway_db = make_postgres_database("gw_console_inbox")
     notify_db = make_postgres_database("notify_console_inbox")
     asyncio.run(upgrade(ROOT / "services" / "notify" / "migrations", notify_db))
@@ -122,7 +121,6 @@ def inbox_console(  # type: ignore[no-untyped-def]
                     gateway_db,
                     rig_redis,
                     {**upstreams, **targets},
-                    upstream_timeout=30.0,
                     console_client_key=SecretStr(new_client_key()),
                     console_operators=OPERATOR,
                 )

@@ -81,10 +81,7 @@ def files_rig(
     with serve_in_thread(app) as notify_url:
         # Scans with the project's EICAR signature: ClamAV has no signatures offline.
         app.state.sending = dataclasses.replace(app.state.sending, scanner=ClamAvScanner(database=str(SIGNATURES)))
-        # The production timeout: the gateway tests' 1 s is too short for a 2 MiB file on a loaded machine.
-        gateway_settings = make_settings(
-            gateway_db, redis_url, {**upstreams, "notify": notify_url}, upstream_timeout=30.0
-        )
+        gateway_settings = make_settings(gateway_db, redis_url, {**upstreams, "notify": notify_url})
         with serve_in_thread(create_gateway(gateway_settings)) as gateway_url:
             app.state.settings.public_base_url = gateway_url
             service_id, keys = asyncio.run(_seed(gateway_db, gateway_settings, notify_url, TEAM_EMAIL))
