@@ -135,3 +135,58 @@ async def test_admin_refunds_a_payment(browser: Browser, console_rig: ConsoleRig
         assert [e for e in errors if "status of 400" not in e] == []
     finally:
         await context.close()
+
+
+async def test_admin_uploads_a_csv_with_one_bad_row_then_sends_the_fixed_file(
+    browser: Browser,
+    console_rig: ConsoleRig,  # noqa: F811
+) -> None:
+    context, page = await _signed_in_admin(browser, console_rig)
+    errors = console_errors(page)
+    try:
+        await _follow(page, "link", "Templates")
+        await _follow(page, "button", "Create a template")
+        name = f"Bulk template {uuid.uuid4().hex[:6]}"
+        await page.get_by_label("Email", exact=True).check()
+        await page.get_by_label("Template name").fill(name)
+        await page.get_by_label("Subject (emails only)").fill("Hello ((name))")
+        await page.get_by_role("textbox", name="Message").fill("Your reference is ((ref)).")
+        assert await submit(page, "Save") == 200
+
+        await _follow(page, "button", "Upload a list of recipients")
+        assert await page.locator("h1").inner_text() == "Upload a list of recipients"
+        await assert_accessible(page)
+        batch = uuid.uuid4().hex[:8]
+        good, also_good = f"ada-{batch}@example.gov.uk", f"bob-{batch}@example.gov.uk"
+        await page.get_by_label("Job name").fill(f"Batch {batch}")
+        await page.get_by_label("CSV file").set_input_files(
+            {"name": "recipients.csv", "mimeType": "text/csv",
+             "buffer": f"email address,name,ref\n{good},Ada,1\nnot-an-email,Bob,2\n".encode()}
+        )  # fmt: skip
+        assert await submit(page, "Upload and send") == 400
+        assert await page.title() == "Error: Upload a list of recipients – GaaP console – GOV.UK"
+        summary = page.locator(".govuk-error-summary")
+        assert "1 rows have errors: nothing has been sent" in await summary.inner_text()
+        bad_rows = page.get_by_role("table", name="Rows to fix")
+        assert await bad_rows.get_by_role("rowheader").all_inner_texts() == ["3"]
+        assert good not in await bad_rows.inner_text()
+        assert await page.get_by_label("Job name").input_value() == f"Batch {batch}"  # kept for the second try
+        await assert_accessible(page)
+        await summary.get_by_role("link").click()  # the summary's link takes the reader to the report
+        assert page.url.endswith("#bad-rows")
+
+        await page.get_by_label("CSV file").set_input_files(
+            {"name": "recipients.csv", "mimeType": "text/csv",
+             "buffer": f"email address,name,ref\n{good},Ada,1\n{also_good},Bob,2\n".encode()}
+        )  # fmt: skip
+        assert await submit(page, "Upload and send") == 200
+        assert await page.locator("h1").inner_text() == f"Batch {batch}"
+        assert await page.get_by_text("2 messages accepted for sending").count() == 1
+        await assert_accessible(page)
+
+        await page.goto(page.url.split("?")[0] + "?lang=cy")
+        assert await page.locator("html").get_attribute("lang") == "cy"
+        await assert_accessible(page)
+        assert [e for e in errors if "status of 400" not in e] == []
+    finally:
+        await context.close()
