@@ -41,6 +41,7 @@ USAGE_FLUSH_SECONDS = 60.0
 
 def create_app(settings: GatewaySettings | None = None) -> GatewayFront:
     settings = settings or GatewaySettings()
+    settings.register_encryption()
     front_holder: dict[str, GatewayFront] = {}
 
     async def start(app: FastAPI) -> None:

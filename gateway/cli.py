@@ -42,6 +42,7 @@ def _run(work: Callable[[AsyncSession, GatewaySettings], Awaitable[T]], *, push:
     """Run `work` in one transaction; with `push`, then tell the services about the change (the gateway worker
     delivers it later if a service is not up)."""
     settings = GatewaySettings()
+    settings.register_encryption()
 
     async def main() -> T:
         db = Database(settings.database_url, pool_size=1)

@@ -7,8 +7,10 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from gaap.crypto import SecretBox, register_box
 from gaap.principal import PrincipalSigner
 from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings, parse_keyring
+from gateway.tenants.secrets import BOX as SETTINGS_BOX
 
 
 class GatewaySettings(ComponentSettings):
@@ -102,6 +104,11 @@ class GatewaySettings(ComponentSettings):
     @property
     def operator_emails(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.console_operators.split(",") if e.strip())
+
+    def register_encryption(self) -> None:
+        """Make `key_encryption_keys` the keyring that seals secrets in services' settings (`gateway.tenants.secrets`):
+        once per process, at start-up."""
+        register_box(SETTINGS_BOX, SecretBox(self.key_encryption_keys.get_secret_value(), associated=b"gaap-gateway"))
 
     def principal_signer(self) -> PrincipalSigner:
         return PrincipalSigner(parse_keyring(self.principal_keys.get_secret_value()), self.principal_ttl_seconds)

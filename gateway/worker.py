@@ -22,6 +22,7 @@ async def push_tenant_state(ctx: dict[str, Any], ident: str) -> None:
 
 def worker_spec(settings: GatewaySettings | None = None) -> WorkerSpec:
     settings = settings or GatewaySettings()
+    settings.register_encryption()
 
     async def startup(ctx: dict[str, Any]) -> None:
         db = Database(settings.database_url, pool_size=4)

@@ -147,6 +147,7 @@ async def _seed(data_dir: Path, console_email: str, values: dict[str, str]) -> d
     from gateway.settings import GatewaySettings
 
     settings = GatewaySettings()
+    settings.register_encryption()
     previous_path = data_dir / "demo.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
     db = Database(settings.database_url, pool_size=1)
@@ -231,6 +232,7 @@ async def _demo_notify(gateway_url: str, templates_key: str, service_id: str) ->
     from gateway.sync.service import Pusher
 
     settings = GatewaySettings()
+    settings.register_encryption()
     db = Database(settings.database_url, pool_size=1)
     pusher = Pusher.from_settings(db, settings)
     try:

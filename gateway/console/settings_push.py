@@ -32,6 +32,7 @@ from gateway.sync.models import PENDING, TenantPush
 from gateway.sync.service import Pusher
 from gateway.sync.settle import Verdict, settle
 from gateway.tenants import service as tenants
+from gateway.tenants.secrets import same_settings
 
 RATE_LIMIT_ERROR = "Enter a number of messages a minute from 1 to 1,000,000"
 
@@ -90,7 +91,7 @@ async def _revert(
             organisation_id=service.organisation_id,
             details={"component": component, "reason": reason[:500]},
         )
-        unchanged_since = (service.settings or {}).get(component) == change.component_settings
+        unchanged_since = same_settings((service.settings or {}).get(component), change.component_settings)
         if change.component_settings is not None and unchanged_since:
             await tenants.update_component_settings(session, service_id, component, settings or {}, actor=actor)
         put_back: dict[str, Any] = {}

@@ -30,6 +30,7 @@ from gateway.sync.documents import DOCUMENTS
 from gateway.sync.models import DELIVERED, PENDING, REJECTED, SUPERSEDED, TenantPush
 from gateway.tenants import repository as tenant_repo
 from gateway.tenants.models import Service
+from gateway.tenants.secrets import opened
 
 log = structlog.get_logger("gateway.sync")
 LEASE = timedelta(seconds=30)
@@ -106,7 +107,9 @@ class Pusher:
         )
         headers = {"X-Gaap-Principal": self.signer.sign(component, principal), "X-Request-ID": principal.request_id}
         try:
-            async with self._http().put(self.upstreams[component] + path, json=document, headers=headers) as resp:
+            async with self._http().put(
+                self.upstreams[component] + path, json=opened(document), headers=headers
+            ) as resp:
                 body = await resp.text()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:

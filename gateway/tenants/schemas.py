@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from gateway.tenants.secrets import redacted
 
 
 class OrganisationCreate(BaseModel):
@@ -48,7 +50,8 @@ class ServiceOut(BaseModel):
     active: bool
     rate_limit: int
     pay_rate_tier: str
-    settings: dict[str, Any]
+    #: Secrets (callback bearer tokens) show as `[redacted]`: they are set, never read back.
+    settings: Annotated[dict[str, Any], AfterValidator(redacted)]
     created_at: datetime
     archived_at: datetime | None
 

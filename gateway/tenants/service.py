@@ -15,6 +15,7 @@ from gateway.audit import service as audit
 from gateway.sync.service import schedule
 from gateway.tenants import repository as repo
 from gateway.tenants.models import ROLES, Organisation, Service, TeamMember
+from gateway.tenants.secrets import redacted, same_settings, sealed
 
 PAY_RATE_TIERS = ("default", "elevated", "low")
 
@@ -148,8 +149,9 @@ async def update_service(
         changes["pay_rate_tier"] = service.pay_rate_tier = pay_rate_tier
     if settings is not None:
         merged = {**(service.settings or {}), **settings}
-        if merged != service.settings:
-            changes["settings"] = service.settings = merged
+        if not same_settings(merged, service.settings):
+            service.settings = sealed(merged)
+            changes["settings"] = redacted(merged)
     if changes:
         await session.flush()
         await audit.record(
@@ -298,29 +300,16 @@ async def keep_an_admin(
         raise LastAdmin()
 
 
-#: Keys of a component's settings whose values are secrets: the audit log says they changed, never what to.
-SECRET_SETTINGS = frozenset({"bearer_token"})
-
-
-def redacted(value: Any) -> Any:
-    """`value` with every secret setting's value masked, for the audit log."""
-    if isinstance(value, dict):
-        return {k: "[redacted]" if k in SECRET_SETTINGS and v else redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redacted(item) for item in value]
-    return value
-
-
 async def update_component_settings(
     session: AsyncSession, service_id: uuid.UUID, component: str, values: dict[str, Any], *, actor: str
 ) -> Service:
     """Replace one component's settings (`settings[component]`) and push them; the component validates them.
-    Unlike `update_service`, the audit event masks secrets (callback bearer tokens)."""
+    Secrets (callback bearer tokens) are stored sealed and masked in the audit event (`gateway.tenants.secrets`)."""
     service = await require_service(session, service_id)
     current = dict(service.settings or {})
-    if current.get(component, {}) == values:
+    if same_settings(current.get(component, {}), values):
         return service
-    service.settings = {**current, component: values}
+    service.settings = {**current, component: sealed(values)}
     await session.flush()
     await audit.record(
         session,

@@ -8,11 +8,14 @@ import uuid
 import httpx
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gaap.db.engine import Database
 from gateway.audit.models import AuditEvent
 from gateway.audit.service import verify
+from gateway.settings import GatewaySettings
+from gateway.tenants.models import Service
+from gateway.tenants.secrets import opened, redacted, same_settings, sealed
 from tests.gateway.conftest import GatewayRig
 
 
@@ -120,3 +123,44 @@ def test_tampering_with_the_audit_log_is_detected(rig: GatewayRig) -> None:
     before, after, bad_seq = asyncio.run(work())
     assert before is True
     assert after is False and bad_seq == 2
+
+
+def test_secrets_in_settings_are_never_read_back(rig: GatewayRig) -> None:
+    token = f"tok-{uuid.uuid4().hex}"
+    callback = {"url": "https://callbacks.example.gov.uk/status", "bearer_token": token}
+    with admin(rig) as api:
+        org = api.post("/organisations", json={"name": f"Dept {uuid.uuid4().hex[:6]}"}).json()
+        svc = api.post("/services", json={"organisation_id": org["id"], "name": "Callbacks"}).json()
+        patched = api.patch(
+            f"/services/{svc['id']}", json={"settings": {"notify": {"delivery_status_callback": callback}}}
+        )
+        assert patched.status_code == 200, patched.text
+        expected = {"url": callback["url"], "bearer_token": "[redacted]"}
+        assert patched.json()["settings"]["notify"]["delivery_status_callback"] == expected
+        assert api.get(f"/services/{svc['id']}").json()["settings"]["notify"]["delivery_status_callback"] == expected
+        assert token not in api.get("/services", params={"organisation_id": org["id"]}).text
+
+    async def stored() -> str:
+        db = Database(rig.db_url, pool_size=1)
+        try:
+            async with db.read_session() as session:
+                events = await session.scalars(select(AuditEvent.details).where(AuditEvent.target_id == svc["id"]))
+                settings = await session.scalars(select(Service.settings).where(Service.id == uuid.UUID(svc["id"])))
+                return " ".join(str(value) for value in [*events, *settings])
+        finally:
+            await db.dispose()
+
+    held = asyncio.run(stored())
+    assert token not in held and "[redacted]" in held and "sealed:" in held
+
+
+def test_sealing_is_idempotent_and_settings_from_before_it_still_open() -> None:
+    GatewaySettings().register_encryption()
+    plain = {"inbound_sms_callback": {"url": "https://x.example", "bearer_token": "s3cret"}, "sms_message_limit": 5}
+    once = sealed(plain)
+    assert once["inbound_sms_callback"]["bearer_token"].startswith("sealed:") and "s3cret" not in str(once)
+    assert sealed(once) == once  # a sealed value is left as it is
+    assert opened(once) == plain and opened(plain) == plain  # a plain value (stored before sealing) opens as itself
+    assert same_settings(once, sealed(plain)) and not same_settings(once, {**plain, "sms_message_limit": 6})
+    assert redacted(once)["inbound_sms_callback"]["bearer_token"] == "[redacted]"
+    assert sealed({"bearer_token": ""}) == {"bearer_token": ""}  # nothing to hide

@@ -25,6 +25,8 @@ from gateway.console.settings_push import save
 from gateway.invitations import email as invitation_email
 from gateway.sync.models import REJECTED, TenantPush
 from gateway.sync.settle import Verdict
+from gateway.tenants.models import Service
+from gateway.tenants.secrets import opened
 from services.notify.callbacks.models import CallbackConfig
 from services.notify.tenancy.models import DataRetention, NotifyService, SmsSender
 from tests.gateway.console.admin_support import audit_events, dead_pusher, new_service, pushes, run, service, sweep
@@ -201,9 +203,10 @@ def test_callback_tokens_are_never_shown_back(
     )
     assert saved.status_code == 303
     configs = run(_notify_row(notify_rig.notify_db, CallbackConfig, service_id))
-    assert [(c.callback_type, c.url) for c in configs] == [
-        ("delivery_status", "https://callbacks.example.gov.uk/status")
+    assert [(c.callback_type, c.url, c.bearer_token) for c in configs] == [
+        ("delivery_status", "https://callbacks.example.gov.uk/status", token)  # opened on its way to notify
     ]
+    assert token not in run(_gateway_rows_as_text(console_rig, service_id))  # sealed in settings and pushes
     summary = browser.get(_path(service_id))
     assert "https://callbacks.example.gov.uk/status" in summary.text and "A bearer token is set" in summary.text
     form = browser.get(_path(service_id, "callbacks"))
@@ -219,7 +222,10 @@ def test_callback_tokens_are_never_shown_back(
     )
     assert moved.status_code == 303
     held = service(console_rig, service_id).settings["notify"]["delivery_status_callback"]
-    assert held == {"url": "https://callbacks.example.gov.uk/v2/status", "bearer_token": token}
+    assert held["url"] == "https://callbacks.example.gov.uk/v2/status"
+    assert held["bearer_token"].startswith("sealed:") and opened(held)["bearer_token"] == token
+    configs = run(_notify_row(notify_rig.notify_db, CallbackConfig, service_id))
+    assert [(c.url, c.bearer_token) for c in configs] == [("https://callbacks.example.gov.uk/v2/status", token)]
 
     other_token = f"other-{uuid.uuid4().hex}"
     refused = browser.submit(
@@ -241,6 +247,18 @@ def test_callback_tokens_are_never_shown_back(
     )
     assert cleared.status_code == 303
     assert run(_notify_row(notify_rig.notify_db, CallbackConfig, service_id)) == []
+
+
+async def _gateway_rows_as_text(rig: ConsoleRig, service_id: uuid.UUID) -> str:
+    """The service's settings and its push documents as the gateway's database holds them."""
+    db = Database(rig.gateway_db, pool_size=1)
+    try:
+        async with db.read_session() as session:
+            settings = await session.scalars(select(Service.settings).where(Service.id == service_id))
+            documents = await session.scalars(select(TenantPush.document).where(TenantPush.service_id == service_id))
+            return " ".join(str(value) for value in [*settings, *documents])
+    finally:
+        await db.dispose()
 
 
 def _pay_webhooks(rig: ConsoleRig, service_id: uuid.UUID, mode: str) -> list[dict[str, Any]]:
