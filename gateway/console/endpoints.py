@@ -21,6 +21,7 @@ from gateway.console import (
     notify,
     organisations,
     pay,
+    settings_secrets,
     team,
     usage,
 )
@@ -38,6 +39,7 @@ router.include_router(bulk.router)
 router.include_router(pay.router)
 router.include_router(links.router)
 router.include_router(organisations.router)
+router.include_router(settings_secrets.router)  # before the settings' own `/{slug}` pages
 router.include_router(service_settings.router)
 router.include_router(team.router)
 router.include_router(invitations.router)

@@ -6,7 +6,7 @@ The settings live in the gateway (`Service.settings[<component>]`, and the servi
 push before answering (`gateway.sync.settle`), so a component's refusal comes back on the form and the refused
 setting is not kept; a component that cannot be reached gets the change later, and a later refusal shows here.
 Secrets are never shown back: a callback's bearer token is only said to be set, and of a Pay webhook's signing
-secret only its end is shown.
+secret only its end is shown here (in full, on demand, on the signing secrets page: `settings_secrets.py`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from gaap.app import Component, build_app
 from gaap.crypto import SecretBox, register_box
 from gaap.jobs import JobQueue
 from services.notify.callbacks.log import router as callbacks_router
+from services.notify.callbacks.secrets import router as callback_secrets_router
 from services.notify.documents.endpoints import router as documents_router
 from services.notify.documents.pages import install_pages
 from services.notify.inbound.endpoints import router as inbound_router
@@ -83,6 +84,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 unsubscribe_pages_router,
                 documents_router,
                 usage_router,
+                callback_secrets_router,
             ],
             on_startup=[start],
             on_shutdown=[stop],

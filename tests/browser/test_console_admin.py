@@ -90,8 +90,28 @@ async def test_operator_creates_a_service_changes_a_setting_and_a_member_joins(
         await _follow(page, "link", "Back")
         await _follow(page, "button", "Add a Pay webhook")
         await assert_accessible(page)
+        await page.get_by_label("Test account").check()
+        await page.get_by_label("Webhook URL").fill("https://hooks.example.gov.uk/pay-events")
+        await page.get_by_label("Payment succeeded").check()
+        assert await submit(page, "Save") == 200
+        await _follow(page, "link", "See the secrets that sign callbacks and webhooks, and rotate a webhook’s secret")
+        assert await page.locator("h1").inner_text() == "Signing secrets"
+        await assert_accessible(page)
+        assert await submit(page, "Show the signing secrets") == 200
+        assert await page.get_by_text("webhook_test_", exact=False).count() == 1
+        await assert_accessible(page)
+        assert await submit(page, "Rotate https://hooks.example.gov.uk/pay-events") == 200
+        assert await page.get_by_text("The old one keeps signing for 24 hours.", exact=False).count() == 1
+        await assert_accessible(page)
         await page.goto(f"{console_rig.url}/console/services/{service_id}/settings?lang=cy")
         assert await page.locator("h1").inner_text() == "Gosodiadau’r gwasanaeth"
+        await assert_accessible(page)
+        await _follow(
+            page,
+            "link",
+            "Gweld y cyfrinachau sy’n llofnodi galwadau’n ôl a bachau gwe, a chylchdroi cyfrinach bachyn gwe",
+        )
+        assert await page.locator("h1").inner_text() == "Cyfrinachau llofnodi"
         await assert_accessible(page)
 
         await page.goto(f"{console_rig.url}/console/services/{service_id}/team?lang=en")
