@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from gaap_client import AsyncNotifyClient, GaapError, RetryPolicy
 
+from gaap.notify_templates import OwnTemplates, TemplateSpec
 from gaap.pages import Pages
 from gateway.invitations.models import Invitation
 from gateway.settings import GatewaySettings
@@ -50,19 +51,11 @@ class InvitationMailer:
     def __init__(self, settings: GatewaySettings, pages: Pages) -> None:
         self.settings = settings
         self.pages = pages
-        self.template_id = ""
+        self.templates = OwnTemplates()
 
     async def _template(self, client: AsyncNotifyClient) -> str:
-        if not self.template_id:
-            found = [t["id"] for t in await client.templates(template_type="email") if t["name"] == TEMPLATE_NAME]
-            if found:
-                self.template_id = found[0]
-            else:
-                subject, body = template_body(self.pages)
-                made = await client.create_template(TEMPLATE_NAME, "email", body, subject=subject)
-                self.template_id = made["id"]
-                log.info("gateway.invitation_template_created", template_id=self.template_id)
-        return self.template_id
+        subject, body = template_body(self.pages)
+        return await self.templates.id_of(client, TemplateSpec(TEMPLATE_NAME, body, subject))
 
     async def send(self, invitation: Invitation, *, service_name: str, link: str) -> str:
         """Send the invitation; returns notify's notification id, or raises `InvitationNotSent`."""

@@ -14,6 +14,7 @@ from gaap.jobs import JobQueue
 from gaap.pages import Pages
 from services.identity.accounts.codes import Counters, OneTimeCodes
 from services.identity.accounts.endpoints import router as account_pages
+from services.identity.accounts.enrolment import router as enrolment_pages
 from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
 from services.identity.clients.endpoints import router as internal_router
@@ -76,6 +77,8 @@ def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
             settings.notify_api_key.get_secret_value(),
             timeout=settings.notify_timeout_seconds,
             template_id=settings.notify_template_email_code,
+            sms_template_id=settings.notify_template_sms_code,
+            notice_template_id=settings.notify_template_account_notice,
         ),
         breached=BreachedPasswords(settings.breached_passwords_file),
         jobs=JobQueue.from_redis(redis, "identity"),
@@ -111,6 +114,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 oidc_pages,
                 sign_in_pages,
                 account_pages,
+                enrolment_pages,
                 proving_pages,
                 logout_pages,
                 internal_router,

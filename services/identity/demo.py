@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey
 
 from gaap.db.engine import Database
 from services.identity.accounts import repository as accounts
-from services.identity.accounts.models import User
+from services.identity.accounts.models import APP, User
 from services.identity.accounts.passwords import hash_password
 from services.identity.settings import IdentitySettings
 
@@ -58,7 +58,7 @@ async def ensure_demo_user(settings: IdentitySettings, *, email: str, password: 
                 session.add(User(email=address, password_hash=hashed, totp_secret=totp_secret))
             else:
                 user.password_hash = hashed
-                user.totp_secret = totp_secret
+                user.second_factor, user.totp_secret, user.phone_number = APP, totp_secret, None
                 user.totp_last_counter = None
     finally:
         await db.dispose()

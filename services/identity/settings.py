@@ -54,6 +54,12 @@ class IdentitySettings(ComponentSettings):
     notify_api_key: SecretStr = SecretStr("")
     #: The emailed-code template; empty: identity finds its own by name, or creates it (`accounts/notify.py`).
     notify_template_email_code: str = ""
+    #: The texted-code template; empty: identity finds its own by name, or creates it (on the priority lane).
+    notify_template_sms_code: str = ""
+    #: The account-notice email (a password reset, a new second factor); empty: found by name, or created.
+    notify_template_account_notice: str = ""
+    #: Country calling codes texts may go to, comma-separated: a guard against SMS pumping (spec §2, §9.2).
+    sms_allowed_country_codes: str = "44"
     notify_timeout_seconds: float = 5.0
     breached_passwords_file: Path = BUNDLED_BREACHED_LIST
 
@@ -62,6 +68,9 @@ class IdentitySettings(ComponentSettings):
     code_max_failures: int = 5
     account_code_max_failures: int = 6
     code_sends_per_window: int = 5
+    #: Texts to one phone number, whoever asks, per `phone_send_window_seconds` (spec §9.4).
+    phone_sends_per_window: int = 10
+    phone_send_window_seconds: int = 86_400
     lockout_seconds: int = 900
     code_ttl_seconds: int = 900
 
@@ -95,6 +104,10 @@ class IdentitySettings(ComponentSettings):
     @property
     def notify_url(self) -> str:
         return self.public_url(self.notify_base_url)
+
+    @property
+    def sms_country_codes(self) -> tuple[str, ...]:
+        return tuple(code.strip().lstrip("+") for code in self.sms_allowed_country_codes.split(",") if code.strip())
 
     @property
     def cookies_secure(self) -> bool:

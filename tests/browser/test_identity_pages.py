@@ -22,7 +22,7 @@ from starlette.routing import Route
 from services.identity.accounts import totp
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import IdentityRig, code_template, identity_rig  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
 from tests.identity.support import Person, RelyingParty, code_from
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 from tests.support import serve_in_thread
@@ -107,6 +107,9 @@ async def test_sign_up_then_sign_in_with_an_authenticator_app(
     password = "a browser-made passphrase 12"
     await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_label("Confirm your password").fill(password)
+    await submit(page, "Continue")
+    await _check(page, "How do you want to get security codes?")
+    await page.get_by_label("Authenticator app for a phone or tablet").check()
     await submit(page, "Continue")
     await _check(page, "Set up an authenticator app")
     secret = SECRET.search(await page.locator("strong").last.inner_text())

@@ -1,6 +1,7 @@
 """A real identity behind a real gateway, once on SQLite and once on the test PostgreSQL; codes are emailed
 through the real notify behind its own real gateway (the notify tests' rig), with identity's own live Notify key
-and template, as the platform seed step sets them up.
+and template, as the platform seed step sets them up. Texted codes go through the same notify, whose worker
+(`texting`, for the modules that need it) hands them to the fake SMS provider, where `Phone.code()` reads them.
 
 - `identity_rig.register(rp)` puts a relying party's client record in a gateway service's `settings["identity"]`
   and pushes it through the gateway's outbox to identity's internal API, as the console does.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from pydantic import SecretStr
 
 from gaap.db.engine import Database
 from gaap.db.migrate import upgrade
+from gaap.embedded.smtp_sink import SmtpSink
+from gaap.jobs import serve
 from gaap.principal import PrincipalSigner
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 from gateway.app import create_app as create_gateway
@@ -31,13 +35,16 @@ from gateway.demo_templates import NotifyKeyAuth
 from gateway.sync.service import Pusher
 from gateway.tenants import service as tenants
 from services.identity.accounts import totp
-from services.identity.accounts.models import User
+from services.identity.accounts.models import APP, SMS, User
+from services.identity.accounts.notify import ACCOUNT_NOTICE_TEMPLATE, SMS_CODE_TEMPLATE
 from services.identity.accounts.passwords import hash_password
 from services.identity.app import create_app as create_identity
 from services.identity.settings import IdentitySettings
 from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
-from tests.identity.support import Browser, Person, RelyingParty
-from tests.notify.conftest import NotifyRig, manage, notify_rig  # noqa: F401  (fixture)
+from tests.identity.support import Browser, Person, Phone, RelyingParty
+from tests.notify.conftest import NotifyRig, SmsFake, manage, notify_rig, sms_fake  # noqa: F401  (fixtures)
+from tests.notify.delivery.conftest import email_sink  # noqa: F401  (fixture)
+from tests.notify.delivery.support import spec as notify_worker_spec
 from tests.support import redis_database, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,17 +101,29 @@ class IdentityRig:
         asyncio.run(_add_user(self.identity_db, email, self.password_hash, secret))
         return Person(email, PASSWORD, secret)
 
+    def texting_person(self, phone: Phone) -> Person:
+        """An account whose second factor is text messages to `phone`."""
+        email = f"texted-{uuid.uuid4().hex[:10]}@example.com"
+        asyncio.run(_add_user(self.identity_db, email, self.password_hash, None, phone.e164))
+        return Person(email, PASSWORD, "", phone=phone)
+
     def emailed_code(self, email: str) -> str:
         """The last code notify was asked to email to `email`, read back through notify's own API."""
         with httpx.Client(base_url=self.notify.url, auth=NotifyKeyAuth(self.notify.keys["live"])) as api:
             listed = api.get("/v2/notifications", params={"template_type": "email"})
             assert listed.status_code == 200, listed.text
         for item in listed.json()["notifications"]:
-            if item["email_address"] == email:
-                found = re.search(r"\b(\d{6})\b", item["body"])
-                assert found, item["body"]
+            found = re.search(r"\b(\d{6})\b", item["body"]) if item["email_address"] == email else None
+            if found:  # account notices carry no code
                 return found.group(1)
-        raise AssertionError(f"no email to {email}")
+        raise AssertionError(f"no code emailed to {email}")
+
+    def emails_to(self, email: str) -> list[dict[str, Any]]:
+        """Every email notify was asked to send to `email`, newest first."""
+        with httpx.Client(base_url=self.notify.url, auth=NotifyKeyAuth(self.notify.keys["live"])) as api:
+            listed = api.get("/v2/notifications", params={"template_type": "email"})
+            assert listed.status_code == 200, listed.text
+        return [item for item in listed.json()["notifications"] if item["email_address"] == email]
 
     def db(self) -> Database:
         return Database(self.identity_db, pool_size=2)
@@ -135,11 +154,12 @@ async def _push_clients(rig: IdentityRig, service_id: uuid.UUID, clients: list[d
         await db.dispose()
 
 
-async def _add_user(db_url: str, email: str, password_hash: str, secret: str) -> None:
+async def _add_user(db_url: str, email: str, password_hash: str, secret: str | None, phone: str | None = None) -> None:
+    factor = {"second_factor": SMS, "phone_number": phone} if phone else {"second_factor": APP, "totp_secret": secret}
     db = Database(db_url, pool_size=1)
     try:
         async with db.write_session() as session:
-            session.add(User(email=email, password_hash=password_hash, totp_secret=secret))
+            session.add(User(email=email, password_hash=password_hash, **factor))
     finally:
         await db.dispose()
 
@@ -149,7 +169,11 @@ def _redis_for(redis_url: str, backend: str) -> str:
     return redis_database(redis_url, 4 if backend == "sqlite" else 12)
 
 
-def identity_settings(db_url: str, redis_url: str, notify: NotifyRig, template_id: str) -> IdentitySettings:
+def identity_settings(
+    db_url: str, redis_url: str, notify: NotifyRig, template_id: str, others: dict[str, str] | None = None
+) -> IdentitySettings:
+    """`template_id`: the emailed code's; `others`: the texted code's (`sms`) and the notice's (`notice`)."""
+    others = others or {}
     kid, master = parse_keyring(MASTER)[0]
     return IdentitySettings(
         database_url=db_url,
@@ -158,15 +182,33 @@ def identity_settings(db_url: str, redis_url: str, notify: NotifyRig, template_i
         notify_base_url=notify.url,
         notify_api_key=SecretStr(notify.keys["live"]),
         notify_template_email_code=template_id,
+        notify_template_sms_code=others.get("sms", ""),
+        notify_template_account_notice=others.get("notice", ""),
     )
 
 
 @pytest.fixture(scope="session")
 def code_template(notify_rig: NotifyRig) -> str:  # noqa: F811
+    """Identity's emailed-code template in the notify rig's service, made with its `manage` key (identity's own key
+    there cannot make templates, so the ids are configured, as an operator may)."""
     with manage(notify_rig.url, notify_rig.keys["manage"]) as api:
-        created = api.post("/v2/manage-template", json=CODE_TEMPLATE)
+        created = api.post("/v2/manage-template", json={**CODE_TEMPLATE, "process_type": "priority"})
         assert created.status_code == 201, created.text
         return str(created.json()["id"])
+
+
+@pytest.fixture(scope="session")
+def identity_templates(notify_rig: NotifyRig, code_template: str) -> dict[str, str]:  # noqa: F811
+    """All of identity's templates: the emailed code, the texted code (both on the priority lane), the notice."""
+    made = {"email": code_template}
+    with manage(notify_rig.url, notify_rig.keys["manage"]) as api:
+        for label, spec in (("sms", SMS_CODE_TEMPLATE), ("notice", ACCOUNT_NOTICE_TEMPLATE)):
+            body = {"name": spec.name, "type": spec.template_type, "body": spec.body, "subject": spec.subject,
+                    "process_type": spec.process_type}  # fmt: skip
+            created = api.post("/v2/manage-template", json={k: v for k, v in body.items() if v is not None})
+            assert created.status_code == 201, created.text
+            made[label] = str(created.json()["id"])
+    return made
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -177,7 +219,7 @@ def identity_rig(  # type: ignore[no-untyped-def]
     redis_url: str,
     upstreams: dict[str, str],  # noqa: F811
     notify_rig: NotifyRig,  # noqa: F811
-    code_template: str,
+    identity_templates: dict[str, str],
 ) -> Iterator[IdentityRig]:
     backend = request.param
     if backend == "sqlite":
@@ -188,7 +230,7 @@ def identity_rig(  # type: ignore[no-untyped-def]
     rig_redis = _redis_for(redis_url, backend)
     asyncio.run(upgrade(MIGRATIONS, identity_db))
     asyncio.run(upgrade(ROOT / "gateway" / "migrations", gateway_db))
-    settings = identity_settings(identity_db, rig_redis, notify_rig, code_template)
+    settings = identity_settings(identity_db, rig_redis, notify_rig, identity_templates["email"], identity_templates)
     app = create_identity(settings)
     with serve_in_thread(app) as identity_url:
         rig_upstreams = {**upstreams, "identity": identity_url}
@@ -236,3 +278,26 @@ def browser(identity_rig: IdentityRig) -> Iterator[Browser]:
     client = identity_rig.browser()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def texting(notify_rig: NotifyRig, email_sink: SmtpSink, sms_fake: SmsFake) -> Iterator[SmsFake]:  # noqa: F811
+    """Notify's worker, for one module, delivering texts to the fake SMS provider (and email to the SMTP sink)."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    worker = notify_worker_spec(notify_rig, email_sink, sms=sms_fake)
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(serve(worker, stop=stop, handle_signals=False)), daemon=True
+    )
+    thread.start()
+    try:
+        yield sms_fake
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(20)
+        loop.close()
+
+
+@pytest.fixture
+def phone(texting: SmsFake) -> Phone:
+    return Phone.new(texting.store)

@@ -22,7 +22,9 @@ def create_account(rig: IdentityRig, browser: Browser, email: str, password: str
     checked = browser.submit("/identity/create/check-email", code=rig.emailed_code(email))
     assert checked.headers.get("location") == "/identity/create/password", checked.text[:500]
     chosen = browser.submit("/identity/create/password", password=password, confirm=password)
-    assert chosen.headers.get("location") == "/identity/create/authenticator-app", chosen.text[:500]
+    assert chosen.headers.get("location") == "/identity/create/second-factor", chosen.text[:500]
+    app = browser.submit("/identity/create/second-factor", factor="app")
+    assert app.headers.get("location") == "/identity/create/authenticator-app", app.text[:500]
     page = browser.get("/identity/create/authenticator-app")
     assert "<svg" in page.text  # the QR code, inline
     found = SECRET.search(page.text)

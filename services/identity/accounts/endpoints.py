@@ -1,5 +1,6 @@
-"""Creating an account (spec §9.1): an email address proven with an emailed code, a password, and an authenticator
-app proven with a code; the account is created signed in at `Cl.Cm` and the waiting authorization request goes on.
+"""Creating an account (spec §9.1): an email address proven with an emailed code, a password, and a second factor
+proven with a code (an authenticator app here, text messages in `enrolment.py`); the account is created signed in at
+`Cl.Cm`, its owner gets the account notice, and the waiting authorization request goes on.
 
 Nothing is stored until the last step: the journey lives in the browser session (the password only as its Argon2id
 hash). If the address already has an account, the user learns it only after proving they own the address.
@@ -10,32 +11,34 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
-from services.identity.accounts import totp
 from services.identity.accounts.codes import CodeCheck
-from services.identity.accounts.models import User
+from services.identity.accounts.enrolment import Enrolment, add_pages
+from services.identity.accounts.models import SMS, User
+from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
 from services.identity.accounts.passwords import hash_password, normalise, problem_with
-from services.identity.deps import Op
+from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
+from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 CREATE = "/identity/create"
 CHECK_EMAIL = CREATE + "/check-email"
 PASSWORD = CREATE + "/password"
-APP = CREATE + "/authenticator-app"
+CHOOSE = CREATE + "/second-factor"
 FORM = "identity/form.html"
-TOTP_ISSUER = "GaaP"
 
 
 def _email_form(value: str = "", errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -179,66 +182,38 @@ async def set_password(
         return await page(op, request, session, FORM, _password_form(errors), 400)
     if problem is not None:
         return await page(op, request, session, FORM, _password_form([field_error("password", problem)]), 400)
-    session.journey.update(password_hash=await hash_password(password), totp_secret=totp.new_secret())
-    return await go(op, session, APP)
+    session.journey.update(password_hash=await hash_password(password))
+    return await go(op, session, CHOOSE)
 
 
-def _app_form(secret: str, email: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {
-        "heading": N_("Set up an authenticator app"),
-        "paragraphs": [N_("You will use the app to get a security code each time you sign in.")],
-        "qr_svg": totp.qr_svg(totp.provisioning_uri(secret, email, TOTP_ISSUER)),
-        "secret": totp.grouped(secret),
-        "fields": [
-            {
-                "name": "code",
-                "label": N_("Enter the 6-digit security code shown in the app"),
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "classes": "govuk-input--width-5",
-            }
-        ],
-        "errors": errors or [],
-    }
-
-
-@router.get(APP)
-async def app_page(request: Request, op: Op) -> Response:
-    """Set up the second factor: a QR code (and the secret as text) for an authenticator app."""
-    session = await op.sessions.load_or_new(request)
-    journey = session.journey
-    if not journey.get("totp_secret"):
-        return await go(op, session, CREATE)
-    return await page(
-        op, request, session, "identity/authenticator.html", _app_form(journey["totp_secret"], journey["create_email"])
-    )
-
-
-@router.post(APP)
-async def create_account(
-    request: Request, op: Op, db: DbSession, _: CsrfProtected, code: Annotated[str, Form()] = ""
+async def finish_creation(
+    op: Provider,
+    request: Request,
+    db: AsyncSession,
+    background: BackgroundTasks,
+    session: BrowserSession,
+    factor: dict[str, Any],
 ) -> Response:
-    session = await op.sessions.load_or_new(request)
+    """The second factor is proven: store the account (an address registered meanwhile wins), sign in at `Cl.Cm`,
+    and send the account notice."""
     journey = session.journey
-    secret, email = journey.get("totp_secret"), journey.get("create_email")
-    if not secret or not email or not journey.get("password_hash"):
-        return await go(op, session, CREATE)
-    counter = totp.verify(secret, code, time.time(), None)
-    if counter is None:
-        errors = [field_error("code", N_("The security code you entered is not correct"))]
-        return await page(op, request, session, "identity/authenticator.html", _app_form(secret, email, errors), 400)
-    user = User(email=email, password_hash=journey["password_hash"], totp_secret=secret, totp_last_counter=counter)
+    user = User(email=journey["create_email"], password_hash=journey["password_hash"], **factor)
     db.add(user)
     try:
         await db.flush()
     except IntegrityError:
         await db.rollback()
-        session.journey = {"email": email}
+        session.journey = {"email": user.email}
         return await page(op, request, session, "identity/account_exists.html")
-    record(db, "account_created", user_id=user.id)
+    record(db, "account_created", user_id=user.id, second_factor=user.second_factor)
     session.signed_in(str(user.id), 2, time.time())
     await op.sessions.rotate(session)
+    background.add_task(notice_sender(op, request, user.email, "account-created"))
     return await go(op, session, CONTINUE)
+
+
+def second_factor_name(user: User) -> str:
+    return N_("Text message") if user.second_factor == SMS else N_("Authenticator app")
 
 
 @router.get("/identity/account")
@@ -250,4 +225,26 @@ async def account(request: Request, op: Op, db: DbSession) -> Response:
         return await go(op, session, SIGN_IN)
     if session.level < 2:
         return await go(op, session, "/identity/sign-in/security-code")
-    return await page(op, request, session, "identity/account.html", {"email": user.email})
+    return await page(
+        op, request, session, "identity/account.html", {"email": user.email, "factor": second_factor_name(user)}
+    )
+
+
+def _creating(session: BrowserSession) -> str | None:
+    """The address being registered, once it is proven and the password chosen."""
+    journey = session.journey
+    ready = journey.get("email_verified") and journey.get("password_hash")
+    return journey.get("create_email") if ready else None
+
+
+add_pages(
+    Enrolment(
+        prefix=CREATE,
+        start=CREATE,
+        email_of=_creating,
+        counted_as=lambda _session, email: ("email-code", email),
+        complete=finish_creation,
+        purpose="create-phone",
+    ),
+    back=PASSWORD,
+)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.identity.accounts import repository as users
+from services.identity.accounts.models import SMS
 from services.identity.deps import Provider
 from services.identity.events import record
 from services.identity.oidc.requests import Exchange, OidcRequest
@@ -128,9 +129,11 @@ async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Res
         return oauth_error(401, "invalid_token", description, {"WWW-Authenticate": challenge})
     claims: dict[str, Any] = {"sub": data["sub"]}
     scopes = set(str(data["scope"]).split())
-    if "email" in scopes:
-        user = await users.by_id(session, data["user_id"])
-        if user is not None:
-            claims.update(email=user.email, email_verified=True)
+    user = await users.by_id(session, data["user_id"]) if scopes & {"email", "phone"} else None
+    if user is not None and "email" in scopes:
+        claims.update(email=user.email, email_verified=True)
+    if user is not None and "phone" in scopes and user.second_factor == SMS and user.phone_number:
+        # Only a number proven as the second factor is ever released (One Login's rule, spec §7).
+        claims.update(phone_number=user.phone_number, phone_number_verified=True)
     claims.update(await credential.identity_claims(op, session, data))
     return oauth_json(200, claims)

@@ -1,6 +1,11 @@
-"""Signing in (spec §9.2): email, then password (the session reaches `Cl`), then a security code from the
-authenticator app when `Cl.Cm` is needed. A wrong email gets the same answer as a wrong password, so the pages
-never tell whether an address has an account. Each level change gives the session a new cookie id."""
+"""Signing in (spec §9.2): email, then password (the session reaches `Cl`), then, when `Cl.Cm` is needed, a security
+code from the authenticator app or a code texted to the account's phone. A wrong email gets the same answer as a
+wrong password, so the pages never tell whether an address has an account. Each level change gives the session a
+new cookie id.
+
+A texted code is sent when the code page is first shown in the sign-in (not at every reload: the session remembers
+when), and again on request from the "send the code again" page, a form, so that a link followed by a browser's
+prefetch never sends a text."""
 
 from __future__ import annotations
 
@@ -10,13 +15,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
+from services.identity.accounts import phones, totp
 from services.identity.accounts import repository as users
-from services.identity.accounts import totp
+from services.identity.accounts.models import SMS, User
 from services.identity.accounts.passwords import verify_password
+from services.identity.accounts.texts import Entered, Sent, enter_code, text_code
 from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
@@ -27,6 +35,8 @@ from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 PASSWORD = SIGN_IN + "/password"
+RESEND = SECOND_FACTOR + "/resend"
+SMS_PURPOSE = "sign-in-phone"
 LOCKED = "identity/locked.html"
 WRONG = N_("Enter the correct email address and password")
 
@@ -128,40 +138,93 @@ def _code_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
     return {
         "heading": N_("Enter the security code from your authenticator app"),
         "paragraphs": [N_("Open the authenticator app you set up for this account to get your 6-digit code.")],
-        "fields": [
-            {
-                "name": "code",
-                "label": N_("Security code"),
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "classes": "govuk-input--width-5",
-            }
-        ],
+        "fields": [CODE_FIELD],
         "errors": errors or [],
     }
 
 
-@router.get(SECOND_FACTOR)
-async def code_page(request: Request, op: Op) -> Response:
-    """The second factor: a code from the authenticator app (the session reaches `Cl.Cm`)."""
+def _text_form(user: User, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    assert user.phone_number is not None
+    return {
+        "heading": N_("Check your phone"),
+        "paragraphs": [N_("We have texted you a 6-digit security code. The code expires after 15 minutes.")],
+        "ending": phones.ending(user.phone_number),
+        "fields": [CODE_FIELD],
+        "links": [{"href": RESEND, "text": N_("Send the code again")}],
+        "errors": errors or [],
+    }
+
+
+CODE_FIELD = {
+    "name": "code",
+    "label": N_("Security code"),
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "classes": "govuk-input--width-5",
+}
+NOT_SENT = N_("We could not send your code. Try again later.")
+
+
+async def _signing_in(op: Provider, request: Request, db: AsyncSession) -> tuple[BrowserSession, User | None]:
     session = await op.sessions.load_or_new(request)
-    if session.user_id is None:
+    return session, (await users.by_id(db, session.user_id) if session.user_id else None)
+
+
+async def _text(op: Provider, request: Request, session: BrowserSession, user: User) -> Response | None:
+    """Text a sign-in code; None when it went, else the page that says why not."""
+    assert user.phone_number is not None
+    sent = await text_code(op, purpose=SMS_PURPOSE, subject=str(user.id), account=user.email, phone=user.phone_number)
+    if sent is Sent.too_many:
+        return await page(op, request, session, LOCKED, {"what": "sends"}, 429)
+    if sent is Sent.unavailable:
+        form = {**_resend_form(user), "errors": [field_error("send", NOT_SENT)]}
+        return await page(op, request, session, "identity/phone_code.html", form, 503)
+    session.journey["texted_at"] = time.time()
+    return None
+
+
+@router.get(SECOND_FACTOR)
+async def code_page(request: Request, op: Op, db: DbSession) -> Response:
+    """The second factor: a code from the authenticator app, or texted to the phone (the session reaches `Cl.Cm`)."""
+    session, user = await _signing_in(op, request, db)
+    if user is None:
         return await go(op, session, SIGN_IN)
-    return await page(op, request, session, "identity/form.html", _code_form())
+    if user.second_factor != SMS:
+        return await page(op, request, session, "identity/form.html", _code_form())
+    if time.time() - session.journey.get("texted_at", 0) >= op.settings.code_ttl_seconds:
+        refused = await _text(op, request, session, user)
+        if refused is not None:
+            return refused
+    return await page(op, request, session, "identity/phone_code.html", _text_form(user))
 
 
 @router.post(SECOND_FACTOR)
 async def check_code(
     request: Request, op: Op, db: DbSession, _: CsrfProtected, code: Annotated[str, Form()] = ""
 ) -> Response:
-    session = await op.sessions.load_or_new(request)
-    user = await users.by_id(db, session.user_id) if session.user_id else None
+    session, user = await _signing_in(op, request, db)
     if user is None:
         return await go(op, session, SIGN_IN)
     subject = str(user.id)
+    if user.second_factor == SMS:
+        entered = await enter_code(op, purpose=SMS_PURPOSE, subject=subject, code=code, counted_as=("code", subject))
+        if entered is Entered.locked:
+            record(db, "account_locked", user_id=user.id, reason="security code")
+            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+        if entered is not Entered.ok:
+            message = (
+                N_("The code you entered is not correct")
+                if entered is Entered.wrong
+                else N_("The code has expired or was entered wrongly too many times: send a new code")
+            )
+            return await page(
+                op, request, session, "identity/phone_code.html", _text_form(user, [field_error("code", message)]), 400
+            )
+        session.journey.pop("texted_at", None)
+        return await _second_factor_proven(op, db, session, user)
     if await op.counters.exceeded("code", subject, op.code_failures):
         return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-    counter = totp.verify(user.totp_secret, code, time.time(), user.totp_last_counter)
+    counter = totp.verify(user.totp_secret or "", code, time.time(), user.totp_last_counter)
     if counter is None or not await users.use_totp_step(db, user.id, counter):
         if await op.counters.hit("code", subject, op.code_failures) >= op.code_failures.max_count:
             record(db, "account_locked", user_id=user.id, reason="security code")
@@ -169,6 +232,43 @@ async def check_code(
         error = field_error("code", N_("The security code you entered is not correct, or has already been used"))
         return await page(op, request, session, "identity/form.html", _code_form([error]), 400)
     await op.counters.clear("code", subject)
+    return await _second_factor_proven(op, db, session, user)
+
+
+async def _second_factor_proven(op: Provider, db: AsyncSession, session: BrowserSession, user: User) -> Response:
     await _reach_level(op, session, user.id, 2)
     record(db, "signed_in", user_id=user.id, level="Cl.Cm")
     return await go(op, session, CONTINUE)
+
+
+def _resend_form(user: User) -> dict[str, Any]:
+    assert user.phone_number is not None
+    return {
+        "heading": N_("Get a new security code"),
+        "paragraphs": [N_("We will text a new code to your phone. The last code you were sent will stop working.")],
+        "ending": phones.ending(user.phone_number),
+        "button": N_("Send a new code"),
+        "back_url": SECOND_FACTOR,
+    }
+
+
+@router.get(RESEND)
+async def resend_page(request: Request, op: Op, db: DbSession) -> Response:
+    """Ask for a new texted code."""
+    session, user = await _signing_in(op, request, db)
+    if user is None:
+        return await go(op, session, SIGN_IN)
+    if user.second_factor != SMS:
+        return await go(op, session, SECOND_FACTOR)
+    return await page(op, request, session, "identity/phone_code.html", _resend_form(user))
+
+
+@router.post(RESEND)
+async def resend(request: Request, op: Op, db: DbSession, _: CsrfProtected) -> Response:
+    session, user = await _signing_in(op, request, db)
+    if user is None:
+        return await go(op, session, SIGN_IN)
+    if user.second_factor != SMS:
+        return await go(op, session, SECOND_FACTOR)
+    refused = await _text(op, request, session, user)
+    return refused if refused is not None else await go(op, session, SECOND_FACTOR)

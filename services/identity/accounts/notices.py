@@ -1,0 +1,32 @@
+"""The account notice (spec §9.1): an email to the account's owner when the account is created, so someone who did
+not do it learns of it. It goes in the language of the page that made the change, after the change has committed (a
+background task): a notice that cannot be sent is logged and changes nothing."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from services.identity.deps import Provider
+from services.identity.i18n import N_
+
+NOTICES = {
+    "account-created": (
+        N_("Your GaaP account has been created"),
+        N_("You have created an account with this email address."),
+    ),
+}
+ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")
+
+
+def notice_sender(op: Provider, request: Request, email: str, kind: str):  # type: ignore[no-untyped-def]
+    """A coroutine function that sends the notice, for `BackgroundTasks` (the texts chosen while the request is
+    still there to say which language)."""
+    pages = request.app.state.pages
+    lang = pages.language(request)
+    subject, message = (pages.gettext(lang, text) for text in NOTICES[kind])
+    advice = pages.gettext(lang, ADVICE)
+
+    async def send() -> None:
+        await op.notify.send_notice(email, subject, message, advice, kind)
+
+    return send
