@@ -46,7 +46,7 @@ _VERSIONS = re.compile(r"^/service/[^/]+/template/[^/]+/versions/?$")
 _PAY_PAGE_PREFIXES = ("/secure", "/card_details/", "/check_card/", "/return/", "/link/")
 _IDENTITY_API_EXACT = {"/token", "/userinfo", "/trustmark"}
 _IDENTITY_PAGE_EXACT = {"/authorize", "/logout"}
-_NOTIFY_WEBHOOKS = ("/notifications/sms/", "/notifications/email/")
+_NOTIFY_WEBHOOKS = ("/notifications/sms/", "/notifications/email/", "/notifications/letter/")
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -44,6 +44,8 @@ SINK_RECEIPT_USER = "smtp-sink"
 SMS_PROVIDERS = ("mmg", "firetext")
 #: The demo service's inbound number (Ofcom's drama range), received through `mmg`.
 DEMO_INBOUND_NUMBER = "447700900999"
+#: The fake print provider plays notify's print provider: its name in `sent_by` and in the report path.
+PRINT_PROVIDER = "print"
 
 
 def _key(nbytes: int = 32) -> str:
@@ -78,6 +80,7 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         "console_password": lambda: secrets.token_urlsafe(12),
         "email_receipt_password": _key,
         "sms_provider_password": _key,
+        "print_provider_password": _key,
         "identity_demo_client_key": _client_key,
         # The console's own OIDC client key (the console signs admins in through identity, `private_key_jwt`).
         "console_client_key": _client_key,
@@ -99,6 +102,7 @@ def child_environment(
     smtp_port: int,
     sms_port: int,
     values: dict[str, str],
+    print_port: int | None = None,
 ) -> dict[str, str]:
     public = f"http://127.0.0.1:{port}"
     master = parse_keyring(values["principal_keys"])
@@ -130,6 +134,14 @@ def child_environment(
         "NOTIFY_DEV_MAILDIR": str(data_dir / "mail"),
         "NOTIFY_DEV_SMS_STORE": str(data_dir / "sms"),
     }
+    if print_port is not None and values.get("print_provider_password"):
+        # Letters go to the fake print provider, which posts its reports back through the gateway.
+        print_credentials = f"{PRINT_PROVIDER}:{values['print_provider_password']}"
+        env["NOTIFY_PRINT_PROVIDER"] = PRINT_PROVIDER
+        env["NOTIFY_PRINT_PROVIDER_URL"] = f"http://127.0.0.1:{print_port}"
+        env["NOTIFY_PRINT_PROVIDER_CREDENTIALS"] = print_credentials
+        env["NOTIFY_PRINT_WEBHOOK_CREDENTIALS"] = print_credentials
+        env["FAKE_PRINT_AUTH"] = print_credentials
     for name in SERVICES:
         env[f"GATEWAY_{name.upper()}_URL"] = f"http://127.0.0.1:{ports[name]}"
         # Each service holds only the key derived for its own audience.
@@ -309,6 +321,7 @@ def _children(
     sms_port: int,
     data_dir: Path,
     env: dict[str, str],
+    print_port: int | None = None,
 ) -> list[ChildSpec]:
     """Every role, in start order: the delivery doubles, the services, the gateway once they answer, workers."""
     gaap = [python, "-m", "gaap.cli.main"]
@@ -322,6 +335,10 @@ def _children(
         ChildSpec("smtp-sink", [*smtp, "--maildir", str(data_dir / "mail")], env=env),
         ChildSpec("fake-sms", [*sms, "--store", str(data_dir / "sms")], env=env),
     ]
+    if print_port is not None:
+        printer = [python, "-m", "gaap.embedded.fake_print", "--host", local, "--port", str(print_port)]
+        printer += ["--report-url", f"http://{local}:{port}/notifications/letter/{PRINT_PROVIDER}"]
+        specs.append(ChildSpec("fake-print", [*printer, "--store", str(data_dir / "print")], env=env))
     for name in SERVICES:
         specs.append(
             ChildSpec(
@@ -378,7 +395,7 @@ def up(
         return 2
     values = load_or_create_secrets(data_dir)
     ports = {name: free_port() for name in SERVICES}
-    smtp_port, sms_port = free_port(), free_port()
+    smtp_port, sms_port, print_port = free_port(), free_port(), free_port()
     redis = RedisServer(data_dir=data_dir / "redis", persist=True)
     # SIGTERM during start-up must still stop the Redis server: turn it into the same path as Ctrl-C.
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
@@ -392,6 +409,7 @@ def up(
             smtp_port=smtp_port,
             sms_port=sms_port,
             values=values,
+            print_port=print_port,
         )
         child_env = {**os.environ, **env}
         os.environ.update(env)
@@ -399,6 +417,7 @@ def up(
         subprocess.run([sys.executable, "-m", "gaap.cli.main", "migrate"], env=child_env, check=True)
         seeded = asyncio.run(_seed(data_dir, CONSOLE_EMAIL, values))
         document = demo_document(port=port, data_dir=data_dir, seeded=seeded, values=values, sms_port=sms_port)
+        document["fake_print_url"] = f"http://127.0.0.1:{print_port}"  # letters go to print at the 17:30 cut-off
         _write_json(data_dir / "demo.json", document)
         child_env.update(
             {
@@ -434,6 +453,7 @@ def up(
             sms_port=sms_port,
             data_dir=data_dir,
             env=child_env,
+            print_port=print_port,
         )
         if with_example:
             from gaap.embedded.example import EXAMPLE_URL, example_child

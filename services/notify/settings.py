@@ -8,7 +8,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import ClassVar
 
-from pydantic import SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gaap.settings import DEV_ENCRYPTION_KEY, ComponentSettings
@@ -111,6 +111,33 @@ class NotifySettings(ComponentSettings):
     #: How long one hand-over to an SMS provider may take before it counts as a provider exception (§16.3);
     #: below the delivery lease, which the worker checks at start-up.
     sms_timeout_seconds: float = 20.0
+    #: The print provider letters are handed to (notify spec §16.5): its name is the `sent_by` of the letters it
+    #: takes and the `<provider>` of its report webhook, `/notifications/letter/<provider>`.
+    print_provider: str = "print"
+    #: Where its HTTP API is: batches go to `<url>/batches` (the fake print provider of `gaap up`,
+    #: `gaap.embedded.fake_print`, serves it there).
+    print_provider_url: str = "http://127.0.0.1:8027"
+    #: How notify signs in to the print provider's API (HTTP Basic), `user:password`.
+    print_provider_credentials: SecretStr = SecretStr("")
+    #: `user:password` the print provider sends with its reports (HTTP Basic). Empty: every report is refused.
+    print_webhook_credentials: SecretStr = SecretStr("")
+    #: How long one batch hand-over may take before it counts as a provider exception (§16.3).
+    print_timeout_seconds: float = Field(default=60.0, gt=0, le=300)
+    #: Letters per batch; a batch also closes before its PDFs pass 16 MiB.
+    print_batch_size: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator("print_provider")
+    @classmethod
+    def _print_provider(cls, value: str) -> str:
+        return _name(value)
+
+    @field_validator("print_provider_credentials", "print_webhook_credentials")
+    @classmethod
+    def _user_password(cls, value: SecretStr) -> SecretStr:
+        user, colon, password = value.get_secret_value().partition(":")
+        if value.get_secret_value() and not (colon and user and password):
+            raise ValueError("write the credentials as user:password")
+        return value
 
     @field_validator("sms_providers", "sms_international_providers")
     @classmethod

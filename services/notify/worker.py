@@ -1,6 +1,6 @@
 """Notify's worker role (`gaap worker notify`): delivery lanes, the callbacks lanes, the sweeps that make the queue
-lossless, the hourly 72-hour timeout, the SMS providers' return to resting weights and the nightly retention purge
-(notify spec §14, §16)."""
+lossless, the hourly 72-hour timeout, the SMS providers' return to resting weights, the letters' daily collation for
+print and the nightly retention purge (notify spec §14, §16)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
 from services.notify.callbacks import outbox as callbacks
 from services.notify.callbacks import sender as callback_sender
+from services.notify.delivery import letters as print_letters
 from services.notify.delivery import tasks
 from services.notify.delivery.email import EMAIL, EmailProvider
 from services.notify.delivery.failover import FailoverRules, ProviderWeights
 from services.notify.delivery.history import purge_job
+from services.notify.delivery.print_api import PrintApi
 from services.notify.delivery.providers import Ctx, clock
 from services.notify.delivery.sms import SMS, SmsChannel
 from services.notify.delivery.sms_api import ADAPTERS, SmsApi, http_client
@@ -146,6 +148,13 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         ctx[EMAIL] = EmailProvider(relay, records, domain=settings.email_domain, name=settings.email_provider)
         ctx[SMS] = sms_channel(settings, ctx["db"], records)
         ctx[callback_sender.HTTP] = callback_sender.http_client()
+        ctx[print_letters.PRINT] = PrintApi(
+            settings.print_provider,
+            base_url=settings.print_provider_url,
+            credentials=settings.print_provider_credentials.get_secret_value() or None,
+            timeout=settings.print_timeout_seconds,
+        )
+        ctx[print_letters.BATCH_SIZE] = settings.print_batch_size
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if EMAIL in ctx:
@@ -154,6 +163,8 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
             await ctx[SMS].close()
         if callback_sender.HTTP in ctx:
             await ctx[callback_sender.HTTP].aclose()
+        if print_letters.PRINT in ctx:
+            await ctx[print_letters.PRINT].close()
         await ctx["db"].dispose()
 
     return WorkerSpec(
@@ -175,6 +186,9 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
             Cron("sms-weights", rest_sms_weights, every=FailoverRules().rest_every, timeout=timedelta(minutes=1)),
             # notify spec §12: files sent by email are deleted once their retention period has passed.
             Cron("documents-retention", documents.purge_job, every=timedelta(hours=1), timeout=timedelta(minutes=30)),
+            # notify spec §16.5: letters accepted before the 17:30 (London) cut-off go to print in the first run after
+            # it; the other runs retry failed hand-overs.
+            Cron("letters-print", print_letters.collate_job, every=timedelta(minutes=5), timeout=timedelta(minutes=30)),
         ],
         on_startup=startup,
         on_shutdown=shutdown,

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from gaap.db.engine import Database
 from gaap.db.migrate import upgrade
+from gaap.embedded.fake_print import default_credentials as default_print_credentials
 from gaap.embedded.fake_sms import PROVIDERS as SMS_PROVIDERS
 from gaap.embedded.fake_sms import create_fake_sms_app, default_credentials
 from gaap.embedded.inbox import SmsStore
@@ -36,6 +37,8 @@ EMAIL_RECEIPT_USER, EMAIL_RECEIPT_PASSWORD = "smtp-sink", "receipt-test-password
 #: The SMS providers' credentials (the fake provider's defaults): on their API, and with their receipts and
 #: inbound texts (`provider=user:password,...`, as in `NOTIFY_SMS_*_CREDENTIALS`).
 SMS_CREDENTIALS = ",".join(f"{name}={':'.join(default_credentials(name))}" for name in SMS_PROVIDERS)
+#: The print provider's credentials (the fake print provider's defaults), on its API and with its reports.
+PRINT_CREDENTIALS = ":".join(default_print_credentials())
 
 
 @dataclass
@@ -59,6 +62,7 @@ def notify_settings(db_url: str, redis_url: str, public: str) -> NotifySettings:
         public_base_url=public,
         email_receipt_credentials=SecretStr(f"{EMAIL_RECEIPT_USER}:{EMAIL_RECEIPT_PASSWORD}"),
         sms_webhook_credentials=SecretStr(SMS_CREDENTIALS),
+        print_webhook_credentials=SecretStr(PRINT_CREDENTIALS),
     )
 
 

@@ -1,11 +1,11 @@
 """Each service's callback URLs, from the service document the gateway pushes (notify spec §14).
 
-The document carries `delivery_status_callback` and `inbound_sms_callback`, each `{"url", "bearer_token"}` or
-absent. Notify refuses a URL it may not call (https only; `http://127.0.0.1` and `http://localhost` in
-development) and a token under 10 characters, so the console shows the refusal instead of callbacks failing
-later. The signing secret (§14.1) is generated here the first time a type is configured and kept while it stays
-configured, so receivers need not change it when the URL or token changes; the document that created it gets it
-back, once, in the push's answer.
+The document carries `delivery_status_callback`, `inbound_sms_callback` and `returned_letter_callback`, each
+`{"url", "bearer_token"}` or absent. Notify refuses a URL it may not call (https only; `http://127.0.0.1` and
+`http://localhost` in development) and a token under 10 characters, so the console shows the refusal instead of
+callbacks failing later. The signing secret (§14.1) is generated here the first time a type is configured and
+kept while it stays configured, so receivers need not change it when the URL or token changes; the document that
+created it gets it back, once, in the push's answer.
 """
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.errors import Unprocessable
-from services.notify.callbacks.models import DELIVERY_STATUS, INBOUND_SMS, CallbackConfig
+from services.notify.callbacks.models import DELIVERY_STATUS, INBOUND_SMS, RETURNED_LETTER, CallbackConfig
 
 #: The document's setting for each callback type.
-SETTINGS = {DELIVERY_STATUS: "delivery_status_callback", INBOUND_SMS: "inbound_sms_callback"}
+SETTINGS = {
+    DELIVERY_STATUS: "delivery_status_callback",
+    INBOUND_SMS: "inbound_sms_callback",
+    RETURNED_LETTER: "returned_letter_callback",
+}
 LOOPBACK = {"127.0.0.1", "localhost"}
 
 

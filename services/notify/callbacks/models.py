@@ -23,8 +23,9 @@ from services.notify.models import Base
 
 DELIVERY_STATUS = "delivery_status"
 INBOUND_SMS = "inbound_sms"
-#: The callback types notify sends today (§14 also names `complaint` and `returned_letter`).
-CALLBACK_TYPES = (DELIVERY_STATUS, INBOUND_SMS)
+RETURNED_LETTER = "returned_letter"
+#: The callback types notify sends today (§14 also names `complaint`).
+CALLBACK_TYPES = (DELIVERY_STATUS, INBOUND_SMS, RETURNED_LETTER)
 
 #: A delivery row's statuses: `pending` until the receiver answers 2xx (`delivered`) or we give up (`failed`,
 #: the dead letters).

@@ -23,12 +23,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.jobs import Enqueue
-from services.notify.callbacks.models import DELIVERY_STATUS, INBOUND_SMS, CallbackConfig, CallbackDelivery
+from services.notify.callbacks.models import (
+    DELIVERY_STATUS,
+    INBOUND_SMS,
+    RETURNED_LETTER,
+    CallbackConfig,
+    CallbackDelivery,
+)
 from services.notify.formats import iso
 from services.notify.inbound.models import InboundSms
+from services.notify.jobs.models import Job
 from services.notify.notifications.models import FINAL_STATUSES, Notification
+from services.notify.templates.models import TemplateHistory
 
-#: §14: delivery-status callbacks are for emails and texts (letters have their own, not built).
+#: §14: delivery-status callbacks are for emails and texts (letters have their own: returned letters).
 CALLBACK_CHANNELS = ("email", "sms")
 LANE = "callbacks"
 TASK = "deliver_callback"
@@ -98,6 +106,58 @@ async def record(session: AsyncSession, *notification_ids: uuid.UUID | str) -> l
         )
     )
     return await _owe(session, DELIVERY_STATUS, [(n.service_id, n.id, status_payload(n)) for n in rows])
+
+
+def returned_letter_payload(n: Any) -> dict[str, Any]:
+    """§14's returned-letter body. `date_sent` is when the letter went to print; `sent_by` the console user who
+    sent it (null for API sends); the spreadsheet fields name a bulk job's file (notify keeps no row numbers)."""
+    return {
+        "notification_id": str(n.id),
+        "reference": n.client_reference,
+        "date_sent": iso(n.sent_at or n.created_at),
+        "sent_by": n.created_by_name,
+        "template_name": n.template_name,
+        "template_id": None if n.template_id is None else str(n.template_id),
+        "template_version": n.template_version,
+        "spreadsheet_file_name": n.job_name,
+        "spreadsheet_row_number": None,
+        "upload_letter_file_name": None,
+    }
+
+
+async def record_returned_letter(session: AsyncSession, *notification_ids: uuid.UUID | str) -> list[uuid.UUID]:
+    """Owe a returned-letter callback for each of these letters, if its service has one configured."""
+    if not notification_ids:
+        return []
+    rows = await session.execute(
+        select(
+            Notification.id,
+            Notification.service_id,
+            Notification.client_reference,
+            Notification.sent_at,
+            Notification.created_at,
+            Notification.created_by_name,
+            Notification.template_id,
+            Notification.template_version,
+            TemplateHistory.name.label("template_name"),
+            Job.name.label("job_name"),
+        )
+        .join(
+            CallbackConfig,
+            (CallbackConfig.service_id == Notification.service_id) & (CallbackConfig.callback_type == RETURNED_LETTER),
+        )
+        .outerjoin(
+            TemplateHistory,
+            (TemplateHistory.id == Notification.template_id)
+            & (TemplateHistory.version == Notification.template_version),
+        )
+        .outerjoin(Job, Job.id == Notification.job_id)
+        .where(
+            Notification.id.in_([uuid.UUID(str(i)) for i in notification_ids]),
+            Notification.notification_type == "letter",
+        )
+    )
+    return await _owe(session, RETURNED_LETTER, [(n.service_id, n.id, returned_letter_payload(n)) for n in rows])
 
 
 async def record_inbound(session: AsyncSession, text: InboundSms) -> list[uuid.UUID]:

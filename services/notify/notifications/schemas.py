@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from services.notify.delivery.print_days import estimated_delivery
 from services.notify.formats import iso
 from services.notify.notifications.models import Notification
 from services.notify.statuses import LETTER_PUBLIC
@@ -14,33 +13,12 @@ from services.notify.statuses import LETTER_PUBLIC
 SMS_RATE = 0.0227
 #: £ per sheet by postage, for cost reporting (GOV.UK's published letter prices, single-sheet rates).
 LETTER_RATES = {"second": 0.54, "first": 0.86, "economy": 0.48, "europe": 1.44, "rest-of-world": 1.44}
-#: Working days from printing to delivery, by postage.
-TRANSIT_DAYS = {"first": 1, "second": 2, "economy": 4, "europe": 5, "rest-of-world": 7}
-LONDON = ZoneInfo("Europe/London")
-PRINT_CUT_OFF = (17, 30)
 
 
 def public_status(notification: Notification) -> str:
     if notification.notification_type == "letter":
         return LETTER_PUBLIC.get(notification.status, notification.status)
     return notification.status
-
-
-def estimated_delivery(created_at: datetime, postage: str) -> datetime:
-    """Printed the same working day if created before the 17:30 (London) cut-off, then delivered after the
-    postage's transit days, counting working days only."""
-    local = created_at.astimezone(LONDON)
-    day = local.date()
-    if (local.hour, local.minute) >= PRINT_CUT_OFF or day.weekday() >= 5:
-        day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    remaining = TRANSIT_DAYS.get(postage, 2)
-    while remaining:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            remaining -= 1
-    return datetime(day.year, day.month, day.day, 16, 0, tzinfo=LONDON).astimezone(UTC)
 
 
 def _cost(n: Notification) -> tuple[bool, float | None, dict[str, Any]]:

@@ -3,7 +3,8 @@
 The gateway forwards these paths without key checks and with an anonymous principal token (ARCHITECTURE, "The
 gateway"), so the token says only that the request came through the gateway; the provider's own credential is
 checked here, in constant time: the email provider's against `NOTIFY_EMAIL_RECEIPT_CREDENTIALS`, each SMS
-provider's against its entry in `NOTIFY_SMS_WEBHOOK_CREDENTIALS` (`user:password`). Missing credentials refuse
+provider's against its entry in `NOTIFY_SMS_WEBHOOK_CREDENTIALS`, the print provider's against
+`NOTIFY_PRINT_WEBHOOK_CREDENTIALS` (`user:password`). Missing credentials refuse
 every request.
 """
 
@@ -58,7 +59,17 @@ async def _sms_provider(provider: str, request: Request, principal: AnyPrincipal
     return provider
 
 
+async def _print_provider(provider: str, request: Request, principal: AnyPrincipal) -> str:
+    settings: NotifySettings = request.app.state.settings
+    if provider != settings.print_provider:
+        raise NotFound(f"No print provider called {provider!r}", code="UnknownProvider")
+    check_basic(request, settings.print_webhook_credentials.get_secret_value())
+    return provider
+
+
 #: The email provider whose receipt this is, authenticated.
 EmailReceiptProvider = Annotated[str, Depends(_email_provider)]
 #: The SMS provider posting a receipt or an inbound text, authenticated.
 SmsWebhookProvider = Annotated[str, Depends(_sms_provider)]
+#: The print provider posting a report on a letter, authenticated.
+PrintReportProvider = Annotated[str, Depends(_print_provider)]

@@ -1,5 +1,5 @@
-"""The receipt webhooks of the email provider and the SMS providers. New (GOV.UK's own receipt routes take each
-provider's native format), so they answer errors in the platform envelope."""
+"""The receipt webhooks of the email provider, the SMS providers and the print provider. New (GOV.UK's own
+receipt routes take each provider's native format), so they answer errors in the platform envelope."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from gaap.app import family_route
 from gaap.db.base import utcnow
 from gaap.db.deps import DbSession
+from services.notify.receipts import print_reports
 from services.notify.receipts import service as receipts
-from services.notify.receipts.auth import EmailReceiptProvider, SmsWebhookProvider
-from services.notify.receipts.schemas import EmailReceipt, ReceiptAnswer, SmsReceipt
+from services.notify.receipts.auth import EmailReceiptProvider, PrintReportProvider, SmsWebhookProvider
+from services.notify.receipts.schemas import EmailReceipt, LetterReport, ReceiptAnswer, SmsReceipt
 
 router = APIRouter(
     route_class=family_route("platform"),
@@ -39,3 +40,9 @@ async def email_receipt(
 async def sms_receipt(provider: SmsWebhookProvider, receipt: SmsReceipt, session: DbSession) -> ReceiptAnswer:
     """A delivery receipt from an SMS provider: sets the text's status (idempotent)."""
     return await receipts.apply_sms_receipt(session, provider, receipt, now=utcnow())
+
+
+@router.post("/notifications/letter/{provider}", response_model=ReceiptAnswer)
+async def letter_report(provider: PrintReportProvider, report: LetterReport, session: DbSession) -> ReceiptAnswer:
+    """A report from the print provider: printed, rejected or returned (idempotent)."""
+    return await print_reports.apply_letter_report(session, provider, report, now=utcnow())

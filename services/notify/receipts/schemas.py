@@ -49,6 +49,25 @@ class SmsReceipt(BaseModel):
     timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
 
 
+#: §16.5, the print provider's reports: print confirmation → `delivered`, rejection → `technical-failure`, a letter
+#: Royal Mail returned → `returned-letter` (and the service's returned-letter callback).
+LETTER_OUTCOMES: dict[str, str] = {
+    "printed": "delivered",
+    "rejected": "technical-failure",
+    "returned": "returned-letter",
+}
+
+
+class LetterReport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reference: str = Field(min_length=1, max_length=255, description="The letter's reference: its notification id")
+    status: Literal["printed", "rejected", "returned"]
+    batch_id: str | None = Field(default=None, max_length=255, description="The batch the letter came in")
+    reason: str | None = Field(default=None, max_length=1000, description="Why it was rejected or returned")
+    timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
+
+
 class ReceiptAnswer(BaseModel):
     notification_id: uuid.UUID | None
     #: `updated`: the receipt set the status; `unchanged`: the row was already final (a repeated or late receipt);

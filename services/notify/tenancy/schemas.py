@@ -48,9 +48,10 @@ class NotifySettings(BaseModel):
     contact_link: str | None = Field(default=None, max_length=255)
     guest_list: list[str] = Field(default_factory=list, max_length=5000)
     data_retention: dict[Literal["email", "sms", "letter"], int] = Field(default_factory=dict)
-    #: notify spec §14: where to POST delivery statuses and received texts; absent means none.
+    #: notify spec §14: where to POST delivery statuses, received texts and returned letters; absent means none.
     delivery_status_callback: CallbackSetting | None = None
     inbound_sms_callback: CallbackSetting | None = None
+    returned_letter_callback: CallbackSetting | None = None
 
 
 class ServiceDocument(BaseModel):

@@ -224,7 +224,14 @@ def test_notify_has_a_worker_role() -> None:
         "check_precompiled",
         "deliver_callback",
     }
-    assert [c.name for c in worker.cron] == ["retention", "timeout-sending", "sms-weights", "documents-retention"]
+    assert [c.name for c in worker.cron] == [
+        "retention",
+        "timeout-sending",
+        "sms-weights",
+        "documents-retention",
+        "letters-print",
+    ]
+    assert worker.cron[4].fields["minute"] == set(range(0, 60, 5))  # the first run after the 17:30 cut-off (§16.5)
     assert worker.cron[0].fields == {"hour": 3, "minute": 0, "second": 0}
     assert worker.cron[1].fields == {"hour": None, "minute": 0, "second": 0}  # hourly (§16.5)
     assert worker.cron[2].fields["minute"] == set(range(0, 60, 5))  # every 5 minutes (§16.4)
