@@ -1,8 +1,9 @@
 """A service's payments in the console: the list (filtered by state and reference), a payment with its event
-history, and a refund after a confirmation step.
+history and any dispute, and a refund after a confirmation step (not offered while a dispute stops refunds).
 
 Payments live in pay; the console reads them and asks for refunds through pay's own API, as the service's live or
-test account (`upstream.ServiceApi`, with the mode as the key type, as a Pay key would carry it). A refund is
+test account (`upstream.ServiceApi`, with the mode as the key type, as a Pay key would carry it); a payment's
+disputes come from pay's internal API, since GOV.UK Pay's dispute search cannot ask for one payment. A refund is
 also written to the gateway's audit log with the admin as the actor. Seeing payments needs `view_payments` or
 `refund_payments` (or `admin`); refunding needs `refund_payments` (or `admin`).
 """
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import RedirectResponse, Response
 
 from gaap.db.deps import DbSession, ReadSession
+from gaap.internal import INTERNAL_SCOPE
 from gaap.pages import CsrfProtected, PageError
 from gateway.audit import service as audit
 from gateway.console.access import Admin, ConsoleRoute, ServiceAccess, SignedInAdmin
@@ -30,6 +32,26 @@ router = APIRouter(prefix="/services/{service_id}/payments", route_class=Console
 VIEW = "view_payments"
 REFUND = "refund_payments"
 PAGE_SIZE = "50"
+#: A dispute's status and reason as the payment page names them (pay spec §10).
+DISPUTE_STATUSES = {
+    "needs_response": "Needs response",
+    "under_review": "Under review",
+    "lost": "Lost",
+    "won": "Won",
+}
+DISPUTE_REASONS = {
+    "credit_not_processed": "Credit not processed",
+    "duplicate": "Duplicate",
+    "fraudulent": "Fraudulent",
+    "general": "General",
+    "product_not_received": "Product not received",
+    "product_unacceptable": "Product unacceptable",
+    "unrecognised": "Unrecognised",
+    "subscription_cancelled": "Subscription cancelled",
+    "other": "Other",
+}
+#: Pay refuses to refund a payment with a dispute in one of these (pay spec §6).
+DISPUTE_BLOCKS_REFUND = frozenset({"needs_response", "under_review", "lost"})
 
 
 def pay_api(request: Request, access: ServiceAccess, mode: str) -> ServiceApi:
@@ -91,6 +113,24 @@ async def _payment(api: ServiceApi, payment_id: str) -> dict[str, Any]:
     return payment
 
 
+async def _disputes(request: Request, access: ServiceAccess, mode: str, payment_id: str) -> list[dict[str, Any]]:
+    """The payment's disputes, oldest first, from pay's internal API (the public search cannot ask by payment)."""
+    api = ServiceApi(request, access, "pay", mode, frozenset({INTERNAL_SCOPE}))
+    path = f"/internal/services/{access.service.id}/accounts/{mode}/payments/{payment_id}/disputes"
+    answer = await api.call("GET", path)
+    found = answer.body.get("disputes", []) if answer.ok and isinstance(answer.body, dict) else []
+    return [
+        {
+            **dispute,
+            "amount_text": pounds(dispute.get("amount")),
+            "fee_text": pounds(dispute["fee"]) if dispute.get("fee") is not None else "",
+            "evidence_due": when_iso(dispute.get("evidence_due_date")),
+        }
+        for dispute in found
+        if isinstance(dispute, dict)
+    ]
+
+
 @router.get("/{payment_id}", response_class=HTMLResponse)
 async def payment_page(
     request: Request,
@@ -104,6 +144,8 @@ async def payment_page(
     access = await allowed(session, admin, service_id, VIEW, REFUND)
     api = pay_api(request, access, _mode(mode))
     payment = await _payment(api, payment_id)
+    disputes = await _disputes(request, access, _mode(mode), payment["payment_id"])
+    disputed = any(dispute.get("status") in DISPUTE_BLOCKS_REFUND for dispute in disputes)
     answer = await api.call("GET", f"/v1/payments/{payment_id}/events")
     events = [
         {"state": (e.get("state") or {}).get("status", ""), "updated": when_iso(e.get("updated"))}
@@ -117,8 +159,12 @@ async def payment_page(
         "mode": _mode(mode),
         "states": PAYMENT_STATES,
         "available_text": pounds(payment["available"]),
-        "may_refund": access.may(REFUND) and payment["refundable"],
+        "may_refund": access.may(REFUND) and payment["refundable"] and not disputed,
         "refunded": request.query_params.get("refunded") == "1",
+        "disputes": disputes,
+        "disputed": disputed,
+        "dispute_statuses": DISPUTE_STATUSES,
+        "dispute_reasons": DISPUTE_REASONS,
     }
     return render(request, "console/payment.html", context)
 

@@ -20,7 +20,7 @@ from gaap_client._core import (
     read_json,
     read_nothing,
 )
-from gaap_client.types import Payment, PaymentEvent, Refund
+from gaap_client.types import Agreement, Dispute, Payment, PaymentEvent, Refund
 
 
 class PayKey:
@@ -37,15 +37,15 @@ def _omit_none(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _search(path: str, params: dict[str, Any]) -> Call[Page[Any]]:
-    """A search page, and the next one while `_links.next_page` says there is one."""
+def _search(path: str, params: dict[str, Any], links: str = "_links") -> Call[Page[Any]]:
+    """A search page, and the next one while `_links.next_page` (`links.next_page` for disputes) says there is one."""
 
     def read(response: Any) -> Page[Any]:
         body = response.json()
         items = list(body["results"])
-        if "next_page" not in body.get("_links", {}):
+        if "next_page" not in body.get(links, {}):
             return Page(items, None)
-        return Page(items, _search(path, {**params, "page": int(body["page"]) + 1}))
+        return Page(items, _search(path, {**params, "page": int(body["page"]) + 1}, links))
 
     return Call("GET", path, read, params=params)
 
@@ -65,6 +65,7 @@ def _create_payment(
     authorisation_mode: str | None = None,
     set_up_agreement: str | None = None,
     agreement_id: str | None = None,
+    agreement_payment_type: str | None = None,
     idempotency_key: str | None = None,
 ) -> Call[Payment]:
     """Create a payment (`POST /v1/payments`); send the payer to `_links.next_url.href` to pay."""
@@ -82,6 +83,7 @@ def _create_payment(
         authorisation_mode=authorisation_mode,
         set_up_agreement=set_up_agreement,
         agreement_id=agreement_id,
+        agreement_payment_type=agreement_payment_type,
     )
     return Call("POST", "/v1/payments", read_json, json=body, idempotency_key=idempotency_key)
 
@@ -192,6 +194,29 @@ def _refunds(
     return _search("/v1/refunds", params)
 
 
+def _search_disputes(
+    *,
+    from_date: str | None = None,
+    to_date: str | None = None,
+    from_settled_date: str | None = None,
+    to_settled_date: str | None = None,
+    status: str | None = None,
+    display_size: int | None = None,
+) -> Call[Page[Dispute]]:
+    """Every dispute of the account matching the filters, newest first, a page at a time (`GET /v1/disputes`):
+    `status` is `needs_response`, `under_review`, `lost` or `won`; dates as for `payments`."""
+    params = _omit_none(
+        from_date=from_date,
+        to_date=to_date,
+        from_settled_date=from_settled_date,
+        to_settled_date=to_settled_date,
+        status=status,
+        display_size=display_size,
+    )
+    # GOV.UK Pay puts this list's paging links under `links`, every other list's under `_links`.
+    return _search("/v1/disputes", params, links="links")
+
+
 def _authorise_moto(
     one_time_token: str,
     card_number: str,
@@ -214,6 +239,39 @@ def _authorise_moto(
     return Call("POST", "/v1/auth", read_nothing, json=body, idempotency_key=idempotency_key, anonymous=True)
 
 
+def _create_agreement(
+    reference: str,
+    description: str,
+    *,
+    user_identifier: str | None = None,
+    idempotency_key: str | None = None,
+) -> Call[Agreement]:
+    """Create an agreement for recurring card payments (`POST /v1/agreements`, 201): then create a payment with
+    `set_up_agreement=<agreement_id>` for the payer to save their card to it. `description` is shown to the payer;
+    `user_identifier` must not be personal data."""
+    body = _omit_none(reference=reference, description=description, user_identifier=user_identifier)
+    return Call("POST", "/v1/agreements", read_json, json=body, idempotency_key=idempotency_key)
+
+
+def _get_agreement(agreement_id: str) -> Call[Agreement]:
+    """An agreement, with its card (`payment_instrument`) once a set-up payment saved one."""
+    return Call("GET", f"/v1/agreements/{agreement_id}", read_json)
+
+
+def _agreements(
+    *, reference: str | None = None, status: str | None = None, display_size: int | None = None
+) -> Call[Page[Agreement]]:
+    """Every agreement of the account matching the filters, newest first, a page at a time (`GET /v1/agreements`):
+    `status` is `created`, `active`, `cancelled` or `inactive`."""
+    return _search("/v1/agreements", _omit_none(reference=reference, status=status, display_size=display_size))
+
+
+def _cancel_agreement(agreement_id: str, *, idempotency_key: str | None = None) -> Call[None]:
+    """Cancel an active agreement (`POST /v1/agreements/{id}/cancel`, 204): no more recurring payments, and the
+    card is deleted at the provider."""
+    return Call("POST", f"/v1/agreements/{agreement_id}/cancel", read_nothing, idempotency_key=idempotency_key)
+
+
 class _PayMethods:
     create_payment = operation(_create_payment)
     get_payment = operation(_get_payment)
@@ -226,6 +284,11 @@ class _PayMethods:
     get_refund = operation(_get_refund)
     payment_refunds = operation(_payment_refunds)
     refunds = pages(_refunds)
+    search_disputes = pages(_search_disputes)
+    create_agreement = operation(_create_agreement)
+    get_agreement = operation(_get_agreement)
+    agreements = pages(_agreements)
+    cancel_agreement = operation(_cancel_agreement)
 
 
 class PayClient(_PayMethods, SyncClient):

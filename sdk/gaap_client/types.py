@@ -155,6 +155,8 @@ class PaymentState(TypedDict):
     finished: bool
     code: NotRequired[str]
     message: NotRequired[str]
+    #: Only on a failed recurring payment: whether the agreement may be charged again.
+    can_retry: NotRequired[bool]
 
 
 class RefundSummary(TypedDict):
@@ -182,6 +184,8 @@ class Payment(TypedDict):
     metadata: NotRequired[dict[str, Any]]
     provider_id: NotRequired[str]
     authorisation_mode: NotRequired[str]
+    agreement_id: NotRequired[str]
+    agreement_payment_type: NotRequired[str]
     capture_submit_time: NotRequired[str]
     captured_date: NotRequired[str]
     fee: NotRequired[int]
@@ -206,3 +210,45 @@ class Refund(TypedDict):
     created_date: str
     settlement_summary: dict[str, Any]
     _links: dict[str, Link]
+
+
+class DisputeSettlement(TypedDict):
+    settled_date: str
+
+
+class Dispute(TypedDict):
+    """A paying user's challenge of a payment through their bank (`GET /v1/disputes`)."""
+
+    dispute_id: str
+    payment_id: str
+    amount: int
+    created_date: str
+    evidence_due_date: str
+    reason: str
+    status: str
+    #: Only where the provider reports fees; `net_amount` is negative (what a lost dispute takes from a payout).
+    fee: NotRequired[int]
+    net_amount: NotRequired[int]
+    #: Only once a lost dispute is settled.
+    settlement_summary: NotRequired[DisputeSettlement]
+    _links: dict[str, Link]
+
+
+class PaymentInstrument(TypedDict):
+    type: str
+    card_details: dict[str, Any]
+    created_date: str
+
+
+class Agreement(TypedDict):
+    """A payer's agreement to recurring card payments (`/v1/agreements`): `status` is `created` (no card yet),
+    `active`, `cancelled` or `inactive` (a recurring payment was declined with `can_retry: false`)."""
+
+    agreement_id: str
+    reference: str
+    description: str
+    status: str
+    user_identifier: NotRequired[str]
+    created_date: str
+    cancelled_date: NotRequired[str]
+    payment_instrument: NotRequired[PaymentInstrument]

@@ -8,6 +8,9 @@ from fastapi import FastAPI
 from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from services.pay.accounts.endpoints import router as internal_router
+from services.pay.agreements.endpoints import router as agreements_router
+from services.pay.disputes.endpoints import internal as disputes_internal_router
+from services.pay.disputes.endpoints import router as disputes_router
 from services.pay.links.endpoints import router as links_internal_router
 from services.pay.links.pages import router as links_pages_router
 from services.pay.moto.endpoints import router as moto_router
@@ -16,6 +19,7 @@ from services.pay.pages.endpoints import router as pages_router
 from services.pay.pages.rendering import install_pages
 from services.pay.payments.endpoints import router as payments_router
 from services.pay.provider import build_providers
+from services.pay.receipts import delivery as receipts
 from services.pay.refunds.endpoints import router as refunds_router
 from services.pay.settings import PaySettings
 from services.pay.usage.endpoints import router as usage_router
@@ -28,6 +32,7 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
 
     async def start(app: FastAPI) -> None:
         app.state.jobs = JobQueue.from_redis(app.state.redis, "pay")
+        receipts.announce(settings, "api")
 
     async def stop(app: FastAPI) -> None:
         # Authorisations the pages started record their outcome before the database goes away.
@@ -41,6 +46,9 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
             routers=[
                 payments_router,
                 refunds_router,
+                agreements_router,
+                disputes_router,
+                disputes_internal_router,
                 moto_router,
                 internal_router,
                 usage_router,

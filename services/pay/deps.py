@@ -32,7 +32,10 @@ def scope(request: Request, service_id: uuid.UUID, mode: str, key: str | None) -
     return Scope(service_id, mode, request.method, request.url.path, key)
 
 
-def after_commit(background: BackgroundTasks, request: Request, task: str, ident: str) -> None:
-    """Queue a provider call once the response (and so the commit) is done; a lost enqueue is swept later."""
+def after_commit(
+    background: BackgroundTasks, request: Request, task: str, ident: str, *, lane: str = PROVIDER_LANE
+) -> None:
+    """Queue a job (a provider call by default) once the response (and so the commit) is done; a lost enqueue is
+    swept later."""
     jobs: JobQueue = request.app.state.jobs
-    background.add_task(jobs.enqueue, task, ident, lane=PROVIDER_LANE)
+    background.add_task(jobs.enqueue, task, ident, lane=lane)

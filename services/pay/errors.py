@@ -96,6 +96,10 @@ GET_REFUND = Endpoint("P0700", "P0798")
 LIST_REFUNDS = Endpoint("P0800", "P0898")
 SEARCH_REFUNDS = Endpoint("P1100", "P1898")
 AUTHORISE = Endpoint("P1211", "P0050", action="authorise a payment")
+CREATE_AGREEMENT = Endpoint("P0199", "P2198", parse="P2197", action="create an agreement")
+GET_AGREEMENT = Endpoint("P2200", "P2298")
+SEARCH_AGREEMENTS = Endpoint("P2402", "P2498")
+CANCEL_AGREEMENT = Endpoint("P2500", "P2598", action="cancel an agreement")
 
 
 def account_error() -> PayError:

@@ -38,7 +38,23 @@ async def json_object(request: Request, endpoint: Endpoint) -> dict[str, Any]:
         raise endpoint.unparsable() from None
     if not isinstance(value, dict):
         raise endpoint.unparsable()
+    if b"\\u0000" in raw:  # JSON can carry a NUL only as this escape: look for a real one
+        for field, item in value.items():
+            if _holds_nul(field) or _holds_nul(item):
+                raise blocked(f"{field} contains a NUL character", field=field)
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in `value`'s strings or keys, at any depth. No field may hold one: PostgreSQL's
+    text cannot store it, and no reference, description, name or address needs it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def idempotency_key(request: Request) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, model_validator
+from gaap_client.notify import NotifyKey
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gaap.crypto import SecretBox, register_box
@@ -18,7 +19,8 @@ ENCRYPTION_BOX = "pay"
 class PaySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="PAY_", extra="ignore")
     component: ClassVar[str] = "pay"
-    origin_fields: ClassVar[tuple[str, ...]] = ("api_base_url", "frontend_base_url")
+    origin_fields: ClassVar[tuple[str, ...]] = ("api_base_url", "frontend_base_url", "notify_base_url")
+    # `notify_api_key` is not among them: pay works without it, only sending no confirmation emails.
     secret_fields: ClassVar[tuple[str, ...]] = ("principal_keys", "token_secret", "encryption_keys")
 
     #: Origin of the API's `_links`; defaults to the platform's public base URL.
@@ -52,6 +54,12 @@ class PaySettings(ComponentSettings):
     page_auth_wait_ms: int = 1000
     #: The sandbox answers after this delay (§13.5), so slow providers can be simulated.
     sandbox_auth_delay_ms: int = 0
+    #: The sandbox's dispute cards (§13.5): a dispute opens this long after the payment is captured, moves from
+    #: `needs_response` to `under_review` this long after opening (the service's evidence is in), and is decided
+    #: this long after that. The worker's `disputes` job runs every 10 s, so each step may be up to 10 s later.
+    sandbox_dispute_open_seconds: float = Field(default=60.0, ge=0)
+    sandbox_dispute_review_seconds: float = Field(default=60.0, ge=0)
+    sandbox_dispute_decide_seconds: float = Field(default=60.0, ge=0)
     #: A live account normally needs a real provider; this lets a live account use the sandbox (demos, tests).
     allow_sandbox_live: bool = False
     #: A webhook delivery attempt gives up after this long (§12: 3 s).
@@ -59,6 +67,16 @@ class PaySettings(ComponentSettings):
     #: Test accounts may call back to loopback and private addresses (a developer's machine, the tests); live
     #: accounts never may (§12, SSRF).
     webhook_allow_private_test: bool = False
+    #: Confirmation emails (§13.1) go through notify, reached through the gateway like any department's call;
+    #: defaults to the platform's public base URL.
+    notify_base_url: str = ""
+    #: The live Notify key of the platform organisation's pay service (`gaap up`'s seed step makes it). Empty: no
+    #: confirmation email is queued, and the API and worker say so when they start.
+    notify_api_key: SecretStr = SecretStr("")
+    #: One call to notify gives up after this long; the worker retries later (`receipts/delivery.py`).
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The pause after a confirmation email's first failed attempt; it doubles after each one, up to an hour.
+    notify_retry_seconds: float = Field(default=30.0, gt=0)
 
     # The worker's recovery timings (ARCHITECTURE rules 2 and 3). Production keeps the defaults; the reliability
     # suite shortens them so a crashed worker's work comes back within its time budget.
@@ -75,6 +93,16 @@ class PaySettings(ComponentSettings):
     #: work whose job Redis lost is done. The webhook relay keeps its own 5 s period.
     overdue_grace_seconds: float = Field(default=120.0, gt=0)
     sweep_every_seconds: int = Field(default=60, gt=0)
+
+    @field_validator("notify_api_key")
+    @classmethod
+    def _is_notify_key(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            try:
+                NotifyKey(value.get_secret_value())
+            except ValueError:
+                raise ValueError("PAY_NOTIFY_API_KEY is not a Notify API key (…-<service id>-<secret>)") from None
+        return value
 
     @model_validator(mode="after")
     def _job_outlasts_leases(self) -> PaySettings:
@@ -111,3 +139,11 @@ class PaySettings(ComponentSettings):
     @property
     def frontend_root(self) -> str:
         return self.public_url(self.frontend_base_url)
+
+    @property
+    def notify_root(self) -> str:
+        return self.public_url(self.notify_base_url)
+
+    @property
+    def sends_confirmation_emails(self) -> bool:
+        return bool(self.notify_api_key.get_secret_value())

@@ -11,15 +11,18 @@ from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.jobs import Cron, WorkerSpec, every_to_cron
 from gaap.settings import ConfigurationError
+from services.pay.agreements import tasks as agreement_tasks
 from services.pay.deps import PROVIDER_LANE
+from services.pay.disputes import service as disputes
 from services.pay.idempotency.service import settle_stale
 from services.pay.payments import tasks as payment_tasks
 from services.pay.provider import build_providers
+from services.pay.receipts import delivery as receipts
 from services.pay.refunds import tasks as refund_tasks
 from services.pay.settings import PaySettings
 from services.pay.webhooks import delivery as webhooks
 
-LANES = {PROVIDER_LANE: 20, webhooks.LANE: 20}
+LANES = {PROVIDER_LANE: 20, webhooks.LANE: 20, receipts.LANE: 10}
 
 
 async def settle_idempotency_keys(ctx: dict[str, Any]) -> None:
@@ -43,6 +46,7 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
     settings = settings or PaySettings()
     # Checked now, so a bad configuration stops the process before it serves.
     check_webhook_lease(settings)
+    receipts.check_lease(settings)
     every_to_cron(settings.sweep_every)
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -50,10 +54,14 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
         ctx["settings"] = settings
         ctx["providers"] = build_providers(settings)
         ctx["webhook_http"] = webhooks.http_client(settings)
+        ctx["receipts"] = receipts.ConfirmationSender(settings) if settings.sends_confirmation_emails else None
+        receipts.announce(settings, "worker")
         settings.register_encryption()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["webhook_http"].aclose()
+        if ctx["receipts"] is not None:
+            await ctx["receipts"].close()
         await ctx["db"].dispose()
 
     return WorkerSpec(
@@ -64,18 +72,27 @@ def worker_spec(settings: PaySettings | None = None) -> WorkerSpec:
             payment_tasks.capture_payment,
             payment_tasks.void_payment,
             refund_tasks.submit_refund,
+            agreement_tasks.authorise_recurring,
+            agreement_tasks.delete_instrument,
             webhooks.deliver_webhook,
+            receipts.send_confirmation_email,
         ],
         sweeps=[
             *payment_tasks.sweeps(settings.overdue_grace, settings.sweep_every),
             *refund_tasks.sweeps(settings.overdue_grace, settings.sweep_every),
+            *agreement_tasks.sweeps(settings.overdue_grace, settings.sweep_every),
             *webhooks.sweeps(),
+            *receipts.sweeps(settings.overdue_grace, settings.sweep_every),
         ],
         cron=[
             # §9.3: the expiry sweeper runs at least once a minute.
             Cron("expire-payments", payment_tasks.expire_job, every=timedelta(minutes=1)),
             Cron("idempotency-keys", settle_idempotency_keys, every=timedelta(minutes=5)),
             Cron("next-url-tokens", payment_tasks.purge_next_url_tokens, every=timedelta(hours=1)),
+            # Recurring payments (§8) whose job was lost, at the sweeps' period.
+            Cron("recurring-payments", agreement_tasks.requeue_recurring_job, every=settings.sweep_every),
+            # The sandbox's disputes (§10, §13.5) move on within 10 s of their step's due time.
+            Cron("disputes", disputes.progress_job, every=timedelta(seconds=10)),
             *webhooks.cron(),
         ],
         on_startup=startup,

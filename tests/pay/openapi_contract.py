@@ -13,6 +13,11 @@ emits them, and nothing else is relaxed:
   sends string values there (`chargeTokenId`, `one_time_token`);
 - `card_details` always carries all its keys with JSON `null` for unknowns (§2, §14: `card_type` is JSON null, not
   the string "null" the reference's enum lists).
+
+Two more points are §14's deliberate decisions, and only they: a recurring payment's `authorisation_mode` is
+`agreement` (the reference's response enum lists `web`, `moto_api`, `external`), and an agreement's
+`payment_instrument` carries its card under the wire key `card_details` (the reference names it `CardDetails`),
+which is checked against the reference's card schema.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from jsonschema import Draft202012Validator
 REFERENCE = Path(__file__).resolve().parents[2] / "services" / "pay" / "reference" / "govuk-pay-publicapi-openapi.json"
 FALLBACK = {"200": "CreatePaymentResult", "202": "Refund"}
 NULLABLE_MEMBERS = ("CardDetails", "CardDetailsFromResponse")
+#: Payment resources whose `authorisation_mode` may be `agreement` (§14).
+AGREEMENT_MODE = ("PaymentDetailForSearch", "PaymentWithAllLinks")
 
 
 def _load_reference() -> dict[str, Any]:
@@ -62,6 +69,10 @@ class ReferenceContract:
             props = schemas[name]["properties"]
             for member in list(props):
                 props[member] = _nullable(props[member])
+        for name in AGREEMENT_MODE:
+            schemas[name]["properties"]["authorisation_mode"]["enum"].append("agreement")
+        instrument = schemas["PaymentInstrument"]["properties"]
+        instrument["card_details"] = instrument.pop("CardDetails")
         self.components = {"schemas": _openapi_to_json_schema(schemas)}
         self.operations: list[tuple[re.Pattern[str], str, str, dict[str, Any]]] = []
         for template, methods in document["paths"].items():

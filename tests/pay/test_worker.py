@@ -42,10 +42,32 @@ def test_the_cli_knows_pays_worker() -> None:
     spec = resolve(component("pay").worker or "")(None)
     assert spec.component == "pay"
     tasks = {task.__name__ for task in spec.tasks}
-    assert tasks == {"capture_payment", "void_payment", "submit_refund", "deliver_webhook"}
-    assert {sweep.name for sweep in spec.sweeps} == {"capture", "void", "refunds", "webhooks"}
-    assert {job.name for job in spec.cron} == {"expire-payments", "idempotency-keys", "next-url-tokens", "webhook-log"}
-    assert {"provider", "webhooks"} <= set(spec.lanes)
+    assert tasks == {
+        "capture_payment",
+        "void_payment",
+        "submit_refund",
+        "deliver_webhook",
+        "send_confirmation_email",
+        "authorise_recurring",
+        "delete_instrument",
+    }
+    assert {sweep.name for sweep in spec.sweeps} == {
+        "capture",
+        "void",
+        "refunds",
+        "webhooks",
+        "confirmation-emails",
+        "delete-instrument",
+    }
+    assert {job.name for job in spec.cron} == {
+        "expire-payments",
+        "idempotency-keys",
+        "next-url-tokens",
+        "webhook-log",
+        "disputes",
+        "recurring-payments",
+    }
+    assert {"provider", "webhooks", "receipts"} <= set(spec.lanes)
     expiry = next(job for job in spec.cron if job.name == "expire-payments")
     assert expiry.every == timedelta(minutes=1)
 

@@ -4,6 +4,7 @@ worker's jobs stay marked as running, and the provider sweeps' grace and period.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -67,3 +68,14 @@ def test_a_sweep_period_the_clock_cannot_express_is_refused() -> None:
 def test_timings_must_be_positive(field: str) -> None:
     with pytest.raises(ValidationError, match="greater than 0"):
         PaySettings.model_validate({field: 0})
+
+
+def test_a_worker_that_sends_confirmation_emails_lets_a_job_outlive_an_attempt() -> None:
+    key = f"pay-{uuid.uuid4()}-{uuid.uuid4()}"
+    short = {"job_timeout_seconds": 30, "provider_lease_seconds": 5, "webhook_lease_seconds": 7}
+    with pytest.raises(ConfigurationError, match="must be above a confirmation email's 60 s"):
+        worker_spec(PaySettings(notify_api_key=key, notify_timeout_seconds=10, **short))
+    longer = PaySettings(notify_api_key=key, notify_timeout_seconds=10, **{**short, "job_timeout_seconds": 61})
+    assert worker_spec(longer).job_timeout.seconds == 61
+    # Without a key nothing is sent, so the reliability suite's short job timeout stands.
+    assert worker_spec(PaySettings(notify_timeout_seconds=10, **short)).job_timeout.seconds == 30

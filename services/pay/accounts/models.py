@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, String
+from sqlalchemy import JSON, BigInteger, Boolean, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gaap.db.base import utcnow
@@ -44,6 +44,11 @@ class Account(Base):
         Boolean, nullable=False, default=False
     )
     allow_card_retry: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: Send the payer a confirmation email when they confirm a payment (§13.1; GOV.UK Pay's `email_notifications`
+    #: for "payment confirmed").
+    email_notifications: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    #: The service's own paragraph in that email (GOV.UK Pay's custom paragraph); None for none.
+    email_custom_paragraph: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Payment and refund creation switched off (403 P0941).
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     #: The gateway's version of this record; an older push never overwrites a newer one.

@@ -55,6 +55,8 @@ class AccountSettings(BaseModel):
     redirect_to_service_immediately_on_terminal_state: bool | None = None
     allow_card_retry: bool | None = None
     disabled: bool | None = None
+    email_notifications: bool | None = None
+    email_custom_paragraph: str | None = Field(default=None, max_length=5000)
 
 
 class WebhookSettings(BaseModel):

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "redirect_to_service_immediately_on_terminal_state": False,
     "allow_card_retry": False,
     "disabled": False,
+    "email_notifications": True,
+    "email_custom_paragraph": None,
 }
 
 
@@ -111,6 +113,9 @@ async def apply_document(
             session.add(account)
         for name, value in _effective(doc.settings, own).items():
             setattr(account, name, value)
+        if own.recurring_enabled is None and doc.settings.recurring_enabled is None:
+            # §8: recurring payments are on by default where no real money moves (the sandbox), off otherwise.
+            account.recurring_enabled = provider == SANDBOX
         account.provider = provider
         account.organisation_id = doc.organisation_id
         account.service_name = doc.name

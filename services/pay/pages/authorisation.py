@@ -19,6 +19,7 @@ from typing import Any
 from gaap.db.engine import Database
 from gaap.logging import get_logger
 from services.pay.accounts.models import Account
+from services.pay.agreements import service as agreements
 from services.pay.pages.validation import AcceptedForm
 from services.pay.payments import repository as repo
 from services.pay.payments.authorisation import (
@@ -83,7 +84,9 @@ async def _authorise_and_record(
         if payment is None or target(trigger, payment.status) is None:
             log.warning("authorisation outcome arrived too late", payment_id=payment_id, outcome=trigger.value)
             return
-        await move(session, payment, trigger, **values)
+        if await move(session, payment, trigger, **values) and attempt.result and attempt.result.instrument_token:
+            # The card the provider saved for a set-up payment's agreement, in use once the payment succeeds (§8).
+            await agreements.save_pending_card(session, payment, attempt.result.instrument_token)
 
 
 def _limits(settings: PaySettings) -> tuple[float, float]:
@@ -109,7 +112,13 @@ async def submit_card(
     limit, wait = _limits(state.settings)
 
     def call() -> Awaitable[AuthorisationResult]:
-        return provider.authorise(payment_id=payment.id, amount=total, card=card, payer_present=True)
+        return provider.authorise(
+            payment_id=payment.id,
+            amount=total,
+            card=card,
+            payer_present=True,
+            save_card=payment.agreement_id is not None,  # a set-up payment (§8)
+        )
 
     await state.authorisations.start(_authorise_and_record(state.db, payment.id, call, limit), wait)
 

@@ -22,6 +22,7 @@ from gaap.db.base import utcnow
 from gaap.logging import get_logger
 from gaap.pages import PageError, PageRoute
 from services.pay.accounts.models import Account
+from services.pay.agreements.service import setup_description
 from services.pay.auth import account_of
 from services.pay.deps import after_commit
 from services.pay.ids import is_id
@@ -36,6 +37,7 @@ from services.pay.payments.models import Payment
 from services.pay.payments.states import AUTHORISING, Status
 from services.pay.provider.base import CardProvider
 from services.pay.provider.cards import BRAND_LABELS
+from services.pay.receipts import delivery as receipts
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 log = get_logger("pay.pages")
@@ -139,7 +141,7 @@ def _prefilled(payment: Payment) -> dict[str, str]:
     }
 
 
-def _card_page(visit: PayerVisit, values: dict[str, str], errors: list[FieldError]) -> Response:
+async def _card_page(visit: PayerVisit, values: dict[str, str], errors: list[FieldError]) -> Response:
     pages, lang = pages_of(visit.request), visit.payment.language
     settings = visit.request.app.state.settings
     deadline = visit.payment.created_at + timedelta(seconds=settings.payment_lifetime_seconds)
@@ -153,6 +155,8 @@ def _card_page(visit: PayerVisit, values: dict[str, str], errors: list[FieldErro
         "accepted_types": types.pop() if len(types) == 1 else "debit_credit",
         "deadline": deadline.astimezone(UK).strftime("%H:%M"),
         "has_errors": bool(errors),
+        # A set-up payment tells the payer their card is kept for the agreement's payments (§8).
+        "agreement_description": await setup_description(visit.request.app.state.db, visit.payment),
     }
     return visit.render("pay/card_details.html", context)
 
@@ -166,7 +170,7 @@ async def card_details_page(visit: Payer) -> Response:
     """The card details form; the outcome page once the payment is finished."""
     payment = visit.payment
     if payment.status in journey.ENTERING:
-        return _card_page(visit, _prefilled(payment), [])
+        return await _card_page(visit, _prefilled(payment), [])
     outcome = journey.outcome_of(payment)
     if outcome is None or visit.account.redirect_to_service_immediately_on_terminal_state:
         return visit.go_to_current_page()
@@ -181,7 +185,7 @@ async def submit_card_details(visit: Payer) -> Response:
     form = await visit.request.form()
     checked = check_form(form, visit.account, visit.provider, utcnow().date())
     if checked.accepted is None:
-        return _card_page(visit, typed_values(form), checked.errors)
+        return await _card_page(visit, typed_values(form), checked.errors)
     await authorisation.submit_card(
         visit.request.app.state, visit.payment, visit.account, checked.accepted, visit.provider
     )
@@ -248,11 +252,16 @@ async def confirm_page(visit: Payer) -> Response:
 @router.post("/card_details/{payment_id}/confirm")
 async def confirm(visit: Payer, background: BackgroundTasks) -> Response:
     """Confirm: `success` (capture queued) or `capturable`, then back to the service."""
-    payment, confirmed = await journey.confirm(visit.request.app.state.db, visit.payment.id)
+    state = visit.request.app.state
+    payment, confirmed, emailing = await journey.confirm(
+        state.db, visit.payment.id, confirmation_emails=state.settings.sends_confirmation_emails
+    )
     if not confirmed:
         return pages_of(visit.request).see_other(journey.page_for(payment, visit.account))
     if not payment.delayed_capture:
         after_commit(background, visit.request, "capture_payment", payment.id)
+    if emailing:
+        after_commit(background, visit.request, receipts.TASK, payment.id, lane=receipts.LANE)
     return pages_of(visit.request).see_other(f"/return/{payment.id}")
 
 

@@ -18,6 +18,7 @@ from services.pay.payments import repository as repo
 from services.pay.payments.models import Payment
 from services.pay.payments.states import AUTHORISING, VOIDING, Status, Trigger, move, public_state, target
 from services.pay.payments.tokens import token_hash
+from services.pay.receipts import service as receipts
 
 #: A payment the payer can still enter card details for (`CREATED` only until its token is exchanged).
 ENTERING = (Status.CREATED, Status.ENTERING_CARD_DETAILS)
@@ -99,20 +100,24 @@ def page_for(payment: Payment, account: Account) -> str:
     return home
 
 
-async def confirm(db: Database, payment_id: str) -> tuple[Payment, bool]:
+async def confirm(db: Database, payment_id: str, *, confirmation_emails: bool) -> tuple[Payment, bool, bool]:
     """The payer confirms a `submitted` payment: `success` with the capture due at once, or `capturable` for a
-    delayed-capture payment. Returns the payment and whether this request confirmed it (a second click does not)."""
+    delayed-capture payment; with `confirmation_emails` (pay has a Notify key), the confirmation email joins the
+    outbox in the same transaction (§13.1). Returns the payment, whether this request confirmed it (a second click
+    does not) and whether an email is due."""
     async with db.write_session() as session:
         payment = await repo.get_by_id(session, payment_id)
         assert payment is not None
         trigger = Trigger.payer_confirmed_for_delayed_capture if payment.delayed_capture else Trigger.payer_confirmed
-        moved = False
+        moved = emailing = False
         if target(trigger, payment.status) is not None:
             now = utcnow()
             extra: dict[str, Any] = {} if payment.delayed_capture else {"next_attempt_at": now}
             moved = await move(session, payment, trigger, now=now, **extra)
+            if moved and confirmation_emails:
+                emailing = await receipts.record(session, payment, now)
         session.expunge(payment)
-    return payment, moved
+    return payment, moved, emailing
 
 
 async def cancel(db: Database, payment_id: str) -> tuple[Payment, bool]:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from gaap.db.deps import DbSession, ReadSession
 from gaap.errors import json_response
+from services.pay.agreements import service as agreements
 from services.pay.auth import PayCaller, account_of
 from services.pay.deps import NO_STORE, after_commit, origins, scope, token_secret
 from services.pay.errors import (
@@ -62,17 +63,22 @@ def _checked_id(payment_id: str, endpoint: Endpoint) -> str:
     ),
     openapi_extra=json_body(REQUEST_SCHEMA),
 )
-async def create_payment(request: Request, caller: PayCaller, session: DbSession) -> Response:
+async def create_payment(
+    request: Request, caller: PayCaller, session: DbSession, background: BackgroundTasks
+) -> Response:
     """Create a payment."""
     state = request.app.state
     body = await json_object(request, CREATE_PAYMENT)
     key = idempotency_key(request)
     account = await account_of(state.db, caller.service_id, caller.mode)
     wanted = validate_create(body, account)
+    await agreements.check_payment(state.db, account, wanted)
     where, secret = origins(request), token_secret(request)
 
     async def operation() -> Answer:
         payment = await payments.create(session, account, wanted, secret)
+        if payment.authorisation_mode == "agreement":  # authorised by the worker against the stored card (§8)
+            after_commit(background, request, "authorise_recurring", payment.id)
         resource = await payments.present(session, payment, where, secret)
         headers = {"Location": where.payment(payment.id), **NO_STORE}
         return Answer(201, resource, payment.id, headers, store_body=False)

@@ -57,7 +57,7 @@ class Payment(LeasedWork, Base):
     provider: Mapped[str] = mapped_column(String(32), nullable=False)
     provider_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: The internal status (`states.Status`); the public one is derived from it.
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(40), nullable=False)
     # Kept card fields only (§13.6), once card details are accepted; columns, because searches filter on them.
     card_brand: Mapped[str | None] = mapped_column(String(20), nullable=True)
     card_type: Mapped[str | None] = mapped_column(String(6), nullable=True)
@@ -76,6 +76,11 @@ class Payment(LeasedWork, Base):
     capture_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     captured_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     settled_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: The agreement a set-up payment (`web`) saves its card to, or an `agreement` payment is taken under (§8).
+    agreement_id: Mapped[str | None] = mapped_column(String(26), ForeignKey("agreements.id"), nullable=True)
+    agreement_payment_type: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    #: On a declined `agreement` payment: whether the agreement may be used again (`state.can_retry`, §5.2).
+    can_retry: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -88,6 +93,7 @@ class Payment(LeasedWork, Base):
         Index("ix_payments_account_created_at", "service_id", "mode", "created_at", "id"),
         Index("ix_payments_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_payments_status_created_at", "status", "created_at"),
+        Index("ix_payments_agreement_id", "agreement_id"),
     )
 
     @property
@@ -103,7 +109,7 @@ class PaymentEvent(Base):
 
     id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
     payment_id: Mapped[str] = mapped_column(String(26), ForeignKey("payments.id"), nullable=False)
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(40), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_payment_events_payment_id_id", "payment_id", "id"),)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, false, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pay.payments.models import NextUrlToken, Payment, PaymentEvent
@@ -112,7 +112,7 @@ class PaymentFilters:
         if self.last_digits is not None:
             found.append(Payment.last_digits == self.last_digits)
         if self.agreement_id is not None:
-            found.append(false())  # agreements are not offered yet, so no payment belongs to one
+            found.append(Payment.agreement_id == self.agreement_id)
         return found
 
 

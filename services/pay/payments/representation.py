@@ -5,7 +5,7 @@ present exactly when the §5.2 table says."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from services.pay.formats import datetime_ms, iso_date
 from services.pay.payments.models import Payment
@@ -60,7 +60,19 @@ def settlement_summary(payment: Payment) -> dict[str, Any]:
     return summary
 
 
-def card_details(payment: Payment) -> dict[str, Any] | None:
+class KeptCard(Protocol):
+    """The card fields pay keeps (§13.6), on a payment or on an agreement's stored instrument."""
+
+    last_digits: str | None
+    first_digits: str | None
+    cardholder_name: str | None
+    card_expiry: str | None
+    billing_address: dict[str, Any] | None
+    card_brand: str | None
+    card_type: str | None
+
+
+def card_details(payment: KeptCard) -> dict[str, Any] | None:
     if payment.last_digits is None:
         return None
     return {
@@ -122,7 +134,10 @@ def payment_json(payment: Payment, resource_links: dict[str, Any] | None) -> dic
         body["email"] = payment.email
     if payment.metadata_:
         body["metadata"] = payment.metadata_
-    body["state"] = public_state(payment.status).as_json()
+    state = public_state(payment.status)
+    body["state"] = state.as_json()
+    if payment.authorisation_mode == "agreement" and state.status == "failed" and payment.can_retry is not None:
+        body["state"]["can_retry"] = payment.can_retry
     body["payment_id"] = payment.id
     body["payment_provider"] = payment.provider
     if payment.provider_id is not None:
@@ -133,6 +148,10 @@ def payment_json(payment: Payment, resource_links: dict[str, Any] | None) -> dic
     body["delayed_capture"] = payment.delayed_capture
     body["moto"] = payment.moto
     body["authorisation_mode"] = payment.authorisation_mode
+    if payment.agreement_id is not None:
+        body["agreement_id"] = payment.agreement_id
+    if payment.agreement_payment_type is not None:
+        body["agreement_payment_type"] = payment.agreement_payment_type
     if payment.authorisation_mode == "web" and payment.return_url is not None:
         body["return_url"] = payment.return_url
     details = card_details(payment)

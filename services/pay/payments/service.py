@@ -49,6 +49,8 @@ async def create(session: AsyncSession, account: Account, request: PaymentReques
         delayed_capture=request.delayed_capture,
         moto=request.moto,
         authorisation_mode=request.authorisation_mode,
+        agreement_id=request.set_up_agreement or request.agreement_id,
+        agreement_payment_type=request.agreement_payment_type,
         provider=account.provider,
         status=Status.CREATED.value,
         refunded_amount=0,

@@ -28,6 +28,7 @@ class Status(StrEnum):
     AUTHORISATION_READY = "AUTHORISATION_READY"
     AUTHORISATION_3DS_REQUIRED = "AUTHORISATION_3DS_REQUIRED"
     AUTHORISATION_3DS_READY = "AUTHORISATION_3DS_READY"
+    AUTHORISATION_USER_NOT_PRESENT_QUEUED = "AUTHORISATION_USER_NOT_PRESENT_QUEUED"
     AUTHORISATION_SUCCESS = "AUTHORISATION_SUCCESS"
     AUTHORISATION_REJECTED = "AUTHORISATION_REJECTED"
     AUTHORISATION_ERROR = "AUTHORISATION_ERROR"
@@ -84,6 +85,7 @@ PUBLIC: dict[Status, PublicState] = {
     Status.AUTHORISATION_READY: _STARTED,
     Status.AUTHORISATION_3DS_REQUIRED: _STARTED,
     Status.AUTHORISATION_3DS_READY: _STARTED,
+    Status.AUTHORISATION_USER_NOT_PRESENT_QUEUED: _STARTED,
     Status.AUTHORISATION_SUCCESS: PublicState("submitted"),
     Status.AUTHORISATION_REJECTED: _REJECTED,
     Status.AUTHORISATION_ERROR: _ERROR,
@@ -108,6 +110,7 @@ PUBLIC: dict[Status, PublicState] = {
 class Trigger(StrEnum):
     payer_started = "payer_started"
     submit_authorisation = "submit_authorisation"
+    recurring_queued = "recurring_queued"
     authorised = "authorised"
     authorised_for_delayed_capture = "authorised_for_delayed_capture"
     authorised_for_confirmation = "authorised_for_confirmation"
@@ -135,8 +138,13 @@ TRANSITIONS: dict[Trigger, dict[Status, Status]] = {
     Trigger.payer_started: {S.CREATED: S.ENTERING_CARD_DETAILS},
     # `/v1/auth` accepted, or the payer submitted the card form: the provider call is about to be made.
     Trigger.submit_authorisation: {S.CREATED: S.AUTHORISATION_READY, S.ENTERING_CARD_DETAILS: S.AUTHORISATION_READY},
-    # MOTO by API: nobody confirms, so an authorisation is the payment.
-    Trigger.authorised: {S.AUTHORISATION_READY: S.CAPTURE_APPROVED},
+    # A recurring payment (§8) picked up by the worker: authorised against the agreement's stored card.
+    Trigger.recurring_queued: {S.CREATED: S.AUTHORISATION_USER_NOT_PRESENT_QUEUED},
+    # MOTO by API and recurring payments: nobody confirms, so an authorisation is the payment.
+    Trigger.authorised: {
+        S.AUTHORISATION_READY: S.CAPTURE_APPROVED,
+        S.AUTHORISATION_USER_NOT_PRESENT_QUEUED: S.CAPTURE_APPROVED,
+    },
     Trigger.authorised_for_delayed_capture: {S.AUTHORISATION_READY: S.AWAITING_CAPTURE_REQUEST},
     # The payment pages: an authorisation waits for the payer's confirmation (`submitted`).
     Trigger.authorised_for_confirmation: {
@@ -149,14 +157,17 @@ TRANSITIONS: dict[Trigger, dict[Status, Status]] = {
     Trigger.declined: {
         S.AUTHORISATION_READY: S.AUTHORISATION_REJECTED,
         S.AUTHORISATION_3DS_READY: S.AUTHORISATION_REJECTED,
+        S.AUTHORISATION_USER_NOT_PRESENT_QUEUED: S.AUTHORISATION_REJECTED,
     },
     Trigger.authorisation_failed: {
         S.AUTHORISATION_READY: S.AUTHORISATION_ERROR,
         S.AUTHORISATION_3DS_READY: S.AUTHORISATION_ERROR,
+        S.AUTHORISATION_USER_NOT_PRESENT_QUEUED: S.AUTHORISATION_ERROR,
     },
     Trigger.authorisation_timed_out: {
         S.AUTHORISATION_READY: S.AUTHORISATION_TIMEOUT,
         S.AUTHORISATION_3DS_READY: S.AUTHORISATION_TIMEOUT,
+        S.AUTHORISATION_USER_NOT_PRESENT_QUEUED: S.AUTHORISATION_TIMEOUT,
     },
     # The payer confirms on the confirm page: success at once (the provider capture runs in the background), or
     # capturable for a delayed-capture payment.
@@ -241,6 +252,7 @@ async def move(
     not allow raises `IllegalTransition`, so the request's transaction rolls back and nothing persists.
     """
     # Imported here: the outbox renders the payment, and the representation imports this module.
+    from services.pay.agreements import lifecycle
     from services.pay.webhooks import outbox
 
     to = target(trigger, payment.status)
@@ -264,4 +276,7 @@ async def move(
         await session.flush()
         # Webhook messages are part of the change: same transaction, so they commit or roll back with it (§12).
         await outbox.record(session, payment, outbox.events_for(before, PUBLIC[to], values), now)
+        if payment.agreement_id is not None:
+            # A set-up payment's outcome decides its card's fate; a final decline ends the agreement (§8).
+            await lifecycle.payment_moved(session, payment, now)
     return moved

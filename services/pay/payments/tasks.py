@@ -21,6 +21,7 @@ from gaap.db.engine import Database
 from gaap.jobs import JobQueue, Sweep, claim, retry_at
 from gaap.logging import get_logger
 from services.pay.deps import PROVIDER_LANE
+from services.pay.disputes import service as disputes
 from services.pay.payments import repository as repo
 from services.pay.payments.models import Payment
 from services.pay.payments.states import AUTHORISING, AWAITING_PAYER, CAPTURING, VOIDING, Status, Trigger, move, target
@@ -106,7 +107,7 @@ async def capture_payment(ctx: Ctx, ident: str) -> None:
     async with db.write_session() as session:
         payment = await repo.get_by_id(session, ident)
         assert payment is not None
-        await move(
+        captured = await move(
             session,
             payment,
             Trigger.captured,
@@ -114,6 +115,8 @@ async def capture_payment(ctx: Ctx, ident: str) -> None:
             capture_submitted_at=submitted,
             captured_date=submitted.date(),
         )
+        if captured:
+            await disputes.expect(session, _provider(ctx, claimed), payment, settings, submitted)
 
 
 async def void_payment(ctx: Ctx, ident: str) -> None:

@@ -7,15 +7,14 @@ Each step runs over every field before the next step starts, fields in `ORDER` (
 4. `<`, `>` or `|` in `reference` or `description` → 400 P0102;
 5. a field the authorisation mode forbids → 400 P0104;
 6. right type, wrong value (ranges, lengths, enumerations, URLs, metadata rules) → 422 P0102;
-7. account and business rules → P0941, P0940, P0196, P0195, P0942, P0103, and the agreement check.
+7. account and business rules → P0941, P0940, P0196, P0195, P0942; then the agreement named by `set_up_agreement`
+   (P0103) or `agreement_id` (400 P0102 unless `active`), which `agreements.service.check_payment` looks up.
 
 A payment made through a payment link (§15 B4) also has its reference checked after step 4: one that looks like a
 card number is 400 P0105.
 
 Enumerations (`language`, `authorisation_mode`, `agreement_payment_type`) are checked as values only: anything
-that is not one of the allowed strings is step 6's 422 with the enumeration's message. Agreements are not offered
-yet, so no agreement exists: `set_up_agreement` is always unknown (P0103) and an `agreement` payment's
-`agreement_id` never names an active agreement.
+that is not one of the allowed strings is step 6's 422 with the enumeration's message.
 """
 
 from __future__ import annotations
@@ -98,6 +97,11 @@ class PaymentRequest:
     delayed_capture: bool
     moto: bool
     authorisation_mode: str
+    #: The agreement a `web` payment saves its card to (§8).
+    set_up_agreement: str | None = None
+    #: The agreement an `agreement` payment is taken under.
+    agreement_id: str | None = None
+    agreement_payment_type: str | None = None
 
 
 def validate_create(body: dict[str, Any], account: Account, *, from_link: bool = False) -> PaymentRequest:
@@ -318,10 +322,6 @@ def _account_rules(body: dict[str, Any], account: Account, mode: str) -> None:
         raise pay_error(422, "P0195", P0195)
     if mode == "agreement" and not account.recurring_enabled:
         raise pay_error(422, "P0942", P0942)
-    if not absent(body, "set_up_agreement"):
-        raise pay_error(400, "P0103", P0103, field="set_up_agreement")
-    if mode == "agreement":
-        raise invalid("agreement_id", "Agreement ID does not exist")
 
 
 def _normalised(body: dict[str, Any], mode: str) -> PaymentRequest:
@@ -339,6 +339,9 @@ def _normalised(body: dict[str, Any], mode: str) -> PaymentRequest:
         delayed_capture=bool(body.get("delayed_capture")),
         moto=bool(body.get("moto")),
         authorisation_mode=mode,
+        set_up_agreement=body.get("set_up_agreement") if mode == "web" else None,
+        agreement_id=body.get("agreement_id") if mode == "agreement" else None,
+        agreement_payment_type=body.get("agreement_payment_type"),
     )
 
 

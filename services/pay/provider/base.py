@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -49,6 +50,33 @@ class AuthorisationResult:
     outcome: Outcome
     #: The provider's transaction ID, once it has one (`provider_id`, §5.2).
     provider_id: str | None = None
+    #: The provider's reference to the card it saved, when `authorise` was asked to save it (agreements, §8).
+    instrument_token: str | None = None
+    #: On a declined authorisation with a stored instrument: whether the card may be charged again (`can_retry`).
+    can_retry: bool | None = None
+
+
+@dataclass(frozen=True)
+class StoredInstrument:
+    """A card the provider keeps for an agreement (§8, §13.6): its token, and the card fields pay keeps."""
+
+    token: str
+    first_digits: str | None
+    last_digits: str | None
+
+
+@dataclass(frozen=True)
+class DisputeScenario:
+    """A dispute the provider will raise against a payment once it is captured (pay spec §10, §13.5)."""
+
+    #: One of `services.pay.disputes.models.REASONS`.
+    reason: str
+    #: `won` or `lost`.
+    outcome: str
+    #: The dispute fee in pence the provider charges when the dispute is lost; None if it reports no fees.
+    fee: int | None
+    #: From the dispute opening to `evidence_due_date`.
+    evidence_window: timedelta
 
 
 class ProviderError(Exception):
@@ -67,13 +95,26 @@ class CardProvider(ABC):
 
     @abstractmethod
     async def authorise(
-        self, *, payment_id: str, amount: int, card: Card, payer_present: bool = False
+        self, *, payment_id: str, amount: int, card: Card, payer_present: bool = False, save_card: bool = False
     ) -> AuthorisationResult:
         """Authorise `amount` pence on `card`, with the payment's ID as the reference.
 
         `payer_present` is True on the payment pages only: then, and only then, the provider may answer
-        `three_ds_required` (MOTO and recurring payments never challenge the payer, §13.5).
+        `three_ds_required` (MOTO and recurring payments never challenge the payer, §13.5). `save_card` (a set-up
+        payment, §8) asks the provider to keep the card for later payments: its reference comes back as
+        `instrument_token`, with an authorisation or a 3-D Secure challenge (a declined card is not saved).
         """
+
+    @abstractmethod
+    async def authorise_stored(
+        self, *, payment_id: str, amount: int, instrument: StoredInstrument
+    ) -> AuthorisationResult:
+        """Authorise `amount` pence on a card the provider keeps, with nobody present (a recurring payment, §8). A
+        decline says in `can_retry` whether the card may be charged again."""
+
+    @abstractmethod
+    async def delete_instrument(self, *, instrument_id: str, token: str) -> None:
+        """Forget a stored card (its agreement was cancelled, or the card replaced); raises ProviderError."""
 
     @abstractmethod
     async def authorise_3ds(
@@ -93,3 +134,11 @@ class CardProvider(ABC):
     @abstractmethod
     async def refund(self, *, refund_id: str, payment_id: str, provider_id: str | None, amount: int) -> None:
         """Return `amount` pence of a captured payment to the original card; raises ProviderError."""
+
+    def dispute_after_capture(self, *, first_digits: str | None, last_digits: str | None) -> DisputeScenario | None:
+        """The dispute this provider will raise against a payment it has just captured, if it knows one is coming.
+
+        Only a simulated provider can know (the sandbox's dispute cards, decided by the first 6 and last 4 digits
+        that pay keeps); a real adapter reports disputes through the provider's own notifications instead.
+        """
+        return None

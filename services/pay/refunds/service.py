@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
+from services.pay.disputes import repository as disputes_repo
 from services.pay.errors import CREATE_REFUND, PayError, pay_error
 from services.pay.formats import datetime_ms, iso_date
 from services.pay.ids import new_id
@@ -34,6 +35,8 @@ async def create(
     summary = refund_summary(payment)
     if summary["status"] != "available":
         raise not_available(summary["status"])
+    if await disputes_repo.blocks_refund(session, payment.id):
+        raise pay_error(400, "P0603", "The payment is disputed and cannot be refunded")
     if wanted.expected_available is not None and wanted.expected_available != summary["amount_available"]:
         raise pay_error(412, "P0604", "Refund amount available mismatch.")
     if wanted.amount > summary["amount_available"]:

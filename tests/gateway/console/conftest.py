@@ -42,6 +42,7 @@ from services.identity.accounts.passwords import hash_password
 from services.identity.app import create_app as create_identity
 from services.identity.demo import new_client_key
 from services.pay.app import create_app as create_pay
+from services.pay.settings import PaySettings
 from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import PASSWORD, code_template, identity_settings  # noqa: F401  (fixture)
 from tests.identity.support import Browser, Person
@@ -66,6 +67,8 @@ class ConsoleRig:
     console_service_id: uuid.UUID
     password_hash: str
     pay_test_key: str
+    #: The rig's pay, for driving its worker's handlers (capture, disputes) directly.
+    pay_settings: PaySettings | None = None
 
     def person(self, email: str | None = None) -> Person:
         """An identity account (password and authenticator app) for `email`, or for a new address."""
@@ -226,7 +229,7 @@ def console_rig(  # type: ignore[no-untyped-def]
                 pay.api_base_url = pay.frontend_base_url = url
                 demo, console, pay_key = asyncio.run(_seed_and_push(gateway_db, settings, targets))
                 password_hash = asyncio.run(hash_password(PASSWORD))
-                yield ConsoleRig(url, settings, gateway_db, identity_db, demo, console, password_hash, pay_key)
+                yield ConsoleRig(url, settings, gateway_db, identity_db, demo, console, password_hash, pay_key, pay)
 
 
 @pytest.fixture

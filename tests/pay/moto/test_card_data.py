@@ -81,9 +81,10 @@ async def test_no_card_number_or_cvc_is_kept_or_logged(
 
 def pay_on_the_pages(api: httpx.Client, payer: PayerBrowser) -> None:
     """Every page journey that carries a card number: each outcome, 3-D Secure passed and failed, a refused form
-    and the JSON brand check."""
+    and the JSON brand check; each a set-up payment, so the cards are also saved to agreements (§8, §13.6)."""
     for index, (number, page) in enumerate(PAGE_CARDS.items()):
-        payment = new_payment(api)
+        agreement = api.post("/v1/agreements", json={"reference": "scan", "description": "Card data scan"}).json()
+        payment = new_payment(api, set_up_agreement=agreement["agreement_id"])
         payer.open(payment)
         typed = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
         if index == 0:

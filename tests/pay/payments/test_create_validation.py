@@ -41,6 +41,7 @@ def tenants(pay_rig: PayRig) -> dict[str, Tenant]:
         "plain": pay_rig.tenant(),
         "disabled": pay_rig.tenant({"disabled": True, "live": {"provider": "sandbox"}}),
         "recurring": pay_rig.tenant({"recurring_enabled": True}),
+        "no_recurring": pay_rig.tenant({"recurring_enabled": False}),
         "zero": pay_rig.tenant({"allow_zero_amount": True}),
     }
 
@@ -310,6 +311,26 @@ def test_create_validation(api: httpx.Client, payload: Any, status: int, expecte
     assert (response.status_code, response.json()) == (status, expected)
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"reference": "CT\u0000-1"}, "reference"),
+        (
+            {"prefilled_cardholder_details": {"billing_address": {"line1": "1 High St\u0000"}}},
+            "prefilled_cardholder_details",
+        ),
+        ({"metadata": {"ledger\u0000": "A"}}, "metadata"),
+    ],
+)
+def test_a_nul_character_anywhere_is_refused_not_stored(api: httpx.Client, changes: dict[str, Any], field: str) -> None:
+    """PostgreSQL's text cannot hold a NUL (it was a 500 there): every pay POST refuses one before any check."""
+    response = post(api, body(**changes))
+    reason = f"Reason: {field} contains a NUL character"
+    assert (response.status_code, response.json()) == (400, error("P0920", f"{SECURITY} {reason}", field))
+    escaped = api.post("/v1/payments", json=body(reference="CT\\u0000-1"))  # a backslash, then "u0000": text
+    assert escaped.status_code == 201, escaped.text
+
+
 def test_a_live_account_needs_an_https_return_url(pay_rig: PayRig) -> None:
     live = pay_rig.api(pay_rig.main.account("live"))
     response = post(live, body(return_url="http://service.example.gov.uk/done"))
@@ -343,7 +364,7 @@ def test_moto_api_needs_the_account_switch(pay_rig: PayRig, tenants: dict[str, T
 
 def test_agreement_payments_need_recurring_payments(pay_rig: PayRig, tenants: dict[str, Tenant]) -> None:
     payload = body(authorisation_mode="agreement", return_url=..., agreement_id="a" * 26)
-    refused = post(pay_rig.api(tenants["plain"].account()), payload)
+    refused = post(pay_rig.api(tenants["no_recurring"].account()), payload)
     assert refused.status_code == 422
     assert refused.json()["code"] == "P0942"
     unknown = post(pay_rig.api(tenants["recurring"].account()), payload)

@@ -1,0 +1,1 @@
+"""Agreements for recurring card payments (pay spec §8)."""
