@@ -13,7 +13,7 @@ import pytest
 from gaap_client import APIError, AsyncIdentityClient, AuthorizationRequest, IdentityClient, SignInError
 from joserfc.jwk import ECKey
 
-from tests.identity.conftest import IdentityRig, code_template, identity_rig  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
 from tests.identity.support import Browser
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 

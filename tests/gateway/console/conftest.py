@@ -67,8 +67,8 @@ class ConsoleRig:
     console_service_id: uuid.UUID
     password_hash: str
     pay_test_key: str
-    #: The rig's pay, for driving its worker's handlers (capture, disputes) directly.
-    pay_settings: PaySettings | None = None
+    #: The rig's pay, for driving its worker's handlers (capture, disputes) directly; None where the rig has none.
+    pay_settings: PaySettings | None
 
     def person(self, email: str | None = None) -> Person:
         """An identity account (password and authenticator app) for `email`, or for a new address."""

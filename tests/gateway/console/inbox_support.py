@@ -141,6 +141,7 @@ def inbox_console(  # type: ignore[no-untyped-def]
                         console,
                         password_hash,
                         pay_key,
+                        None,
                         notify,
                         maildir,
                         template_id,
