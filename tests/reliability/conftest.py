@@ -74,7 +74,7 @@ def profile() -> Profile:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A scenario's limit includes starting the platform when it is its module's first (about 15 s, more on a busy
+    """A scenario's limit includes starting the platform when it is the first to need it (about 15 s, more on a busy
     machine); the soak profile's runs are minutes long."""
     limit = PROFILES[_profile_name()].timeout
     for item in items:
@@ -106,7 +106,7 @@ class WebhookReceiver:
         return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def webhooks() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     app = Starlette(routes=[Route("/pay-events", receiver.receive, methods=["POST"])])
@@ -115,9 +115,11 @@ def webhooks() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def platform(postgres_dsn: str, webhooks: WebhookReceiver) -> Iterator[Platform]:
-    """The platform for one module's scenarios. Its processes' logs are in its workdir, kept (and named on stderr)
+    """The platform every scenario on this pytest-xdist worker shares (at most one per worker, where it was one per
+    module): each scenario ends with the platform recovered, which is what it tests, and looks only at its own
+    messages and payments. Its processes' logs are in its workdir, kept (and named on stderr)
     when `GAAP_RELIABILITY_KEEP=1`."""
     keep = os.environ.get(KEEP_ENV) == "1"
     workdir = Path(tempfile.mkdtemp(prefix="gaap-reliability-"))
