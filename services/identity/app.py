@@ -17,6 +17,7 @@ from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
 from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
+from services.identity.accounts.recovery import router as recovery_pages
 from services.identity.clients.endpoints import router as internal_router
 from services.identity.clients.registry import ClientRegistry
 from services.identity.deps import Provider, derived_key
@@ -115,6 +116,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 sign_in_pages,
                 account_pages,
                 enrolment_pages,
+                recovery_pages,
                 proving_pages,
                 logout_pages,
                 internal_router,

@@ -1,6 +1,6 @@
-"""The account notice (spec §9.1): an email to the account's owner when the account is created, so someone who did
-not do it learns of it. It goes in the language of the page that made the change, after the change has committed (a
-background task): a notice that cannot be sent is logged and changes nothing."""
+"""Account notices (spec §9.1, §9.6): an email to the account's owner when the account is created or its password
+reset, so someone who did not do it learns of it. It goes in the language of the page that made the change, after
+the change has committed (a background task): a notice that cannot be sent is logged and changes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ NOTICES = {
     "account-created": (
         N_("Your GaaP account has been created"),
         N_("You have created an account with this email address."),
+    ),
+    "password-reset": (
+        N_("Your GaaP password has been changed"),
+        N_(
+            "The password for your account was reset after a code was sent to this email address. Everywhere else "
+            "that was signed in to your account has been signed out."
+        ),
     ),
 }
 ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")

@@ -29,22 +29,42 @@ async def end_session(
     queued: list[uuid.UUID] = []
     client_ids = await op.sessions.take_clients(session.sid)
     if session.user_id is not None:
-        for client_id in client_ids:
-            client = await op.clients.get(client_id)
-            if client is None or not client.backchannel_logout_uri:
-                continue
-            row = BackChannelLogout(
-                id=uuid.uuid4(),
-                client_id=client_id,
-                sub=op.subject_for(client, session.user_id),
-                uri=client.backchannel_logout_uri,
-                reason=reason,
-            )
-            db.add(row)
-            queued.append(row.id)
+        queued = await _queue_logouts(op, db, session.user_id, client_ids, reason)
         record(db, "signed_out", user_id=uuid.UUID(session.user_id), reason=reason, clients=client_ids)
     await db.flush()
     await op.sessions.destroy(session, response)
+    return queued
+
+
+async def end_other_sessions(op: Provider, db: AsyncSession, keep: BrowserSession, reason: str) -> list[uuid.UUID]:
+    """End every session of `keep`'s user signed in before `keep` was, and queue back-channel logout for the clients
+    the ended sessions gave ID tokens to; returns the outbox rows to enqueue once the request commits."""
+    assert keep.user_id is not None
+    client_ids = await op.sessions.end_others(keep)
+    queued = await _queue_logouts(op, db, keep.user_id, client_ids, reason)
+    record(db, "sessions_ended", user_id=uuid.UUID(keep.user_id), reason=reason, clients=client_ids)
+    await db.flush()
+    return queued
+
+
+async def _queue_logouts(
+    op: Provider, db: AsyncSession, user_id: str, client_ids: list[str], reason: str
+) -> list[uuid.UUID]:
+    """An outbox row for each of the clients that registered a `BackChannelLogoutUri`."""
+    queued: list[uuid.UUID] = []
+    for client_id in client_ids:
+        client = await op.clients.get(client_id)
+        if client is None or not client.backchannel_logout_uri:
+            continue
+        row = BackChannelLogout(
+            id=uuid.uuid4(),
+            client_id=client_id,
+            sub=op.subject_for(client, user_id),
+            uri=client.backchannel_logout_uri,
+            reason=reason,
+        )
+        db.add(row)
+        queued.append(row.id)
     return queued
 
 

@@ -103,7 +103,7 @@ async def token(op: Provider, request: Request, session: AsyncSession) -> Respon
     }
     if not await op.grants.save_token(code, body["access_token"], stored, op.settings.access_token_ttl):
         return oauth_error(400, "invalid_grant", "Invalid authorization code")
-    await op.sessions.add_client(code_data["sid"], client.client_id)
+    await op.sessions.add_client(code_data["sid"], client.client_id, code_data["user_id"])
     return oauth_json(200, body)
 
 

@@ -78,6 +78,7 @@ def _password_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]
         "fields": [
             {"name": "password", "label": N_("Password"), "type": "password", "autocomplete": "current-password"}
         ],
+        "links": [{"href": SIGN_IN + "/forgotten-password", "text": N_("Forgotten your password?")}],
         "back_url": SIGN_IN,
         "errors": errors or [],
     }

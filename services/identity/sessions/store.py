@@ -7,7 +7,13 @@ request and the state of the journey in progress. It expires after `session_idle
 
 The cookie's id is regenerated at every level change, so an id planted or seen before sign-in is worthless after
 it; `sid` is a separate value that stays the same for the browser session and is what relying parties see. The
-clients given ID tokens in a browser session are kept per `sid`, for logout.
+clients given ID tokens in a browser session are kept per `sid`, for logout, and each user's `sid`s that gave
+tokens are kept too, so that ending a user's other sessions can tell those clients.
+
+Sessions are keyed by cookie id alone. To end every other session of a user (after a password reset) a per-user
+marker says "sessions signed in before T have ended"; `load` checks it, so each such session ends the next time
+it is used, on whatever process sees it. The marker and the per-user `sid` record expire with the longest a
+session can live (`session_max_ttl`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ class BrowserSession:
     user_id: str | None = None
     level: int = 0
     auth_time: int | None = None
+    #: When the user last signed in or changed level, to the microsecond (`auth_time` is whole seconds): a session
+    #: signed in before its user's "sessions ended" marker has ended.
+    signed_in_at: float | None = None
     #: The authorization request waiting for the user to sign in (`AuthorizationRequest.to_dict()`), and the
     #: earliest `auth_time` that satisfies it (a `prompt=login` or an expired `max_age` asks for a new sign-in).
     pending: dict[str, Any] | None = None
@@ -44,10 +53,10 @@ class BrowserSession:
     def signed_in(self, user_id: str, level: int, now: float) -> None:
         if self.user_id != user_id:
             self.journey = {}
-        self.user_id, self.level, self.auth_time = user_id, level, int(now)
+        self.user_id, self.level, self.auth_time, self.signed_in_at = user_id, level, int(now), now
 
     def sign_out(self) -> None:
-        self.user_id, self.level, self.auth_time, self.journey = None, 0, None, {}
+        self.user_id, self.level, self.auth_time, self.signed_in_at, self.journey = None, 0, None, None, {}
 
 
 class SessionStore:
@@ -69,6 +78,14 @@ class SessionStore:
     def _clients_key(sid: str) -> str:
         return f"{PREFIX}sid-clients:{sid}"
 
+    @staticmethod
+    def _user_sids_key(user_id: str) -> str:
+        return f"{PREFIX}user-sids:{user_id}"
+
+    @staticmethod
+    def _ended_key(user_id: str) -> str:
+        return f"{PREFIX}sessions-ended:{user_id}"
+
     def new(self) -> BrowserSession:
         return BrowserSession(secrets.token_urlsafe(32), secrets.token_urlsafe(16), self.clock())
 
@@ -80,10 +97,17 @@ class SessionStore:
         if raw is None:
             return None
         session = BrowserSession(**orjson.loads(raw))
-        if self.clock() - session.created_at >= self.max_ttl:
+        if self.clock() - session.created_at >= self.max_ttl or await self._ended(session):
             await self.redis.delete(self._key(session_id))
             return None
         return session
+
+    async def _ended(self, session: BrowserSession) -> bool:
+        """Whether the session's user ended their sessions after this one signed in."""
+        if session.user_id is None:
+            return False
+        ended = await self.redis.get(self._ended_key(session.user_id))
+        return ended is not None and (session.signed_in_at or 0.0) < float(ended)
 
     async def load_or_new(self, request: HTTPConnection) -> BrowserSession:
         return await self.load(request) or self.new()
@@ -112,11 +136,13 @@ class SessionStore:
         await self.redis.delete(self._key(session.id))
         response.delete_cookie(self.cookie, path="/", secure=self.secure, httponly=True, samesite="lax")
 
-    async def add_client(self, sid: str, client_id: str) -> None:
-        key = self._clients_key(sid)
+    async def add_client(self, sid: str, client_id: str, user_id: str) -> None:
+        key, sids = self._clients_key(sid), self._user_sids_key(user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(key, client_id)
             pipe.expire(key, self.max_ttl)
+            pipe.sadd(sids, sid)
+            pipe.expire(sids, self.max_ttl)
             await pipe.execute()
 
     async def take_clients(self, sid: str) -> list[str]:
@@ -127,3 +153,24 @@ class SessionStore:
             pipe.delete(key)
             members, _ = await pipe.execute()
         return sorted(m.decode() for m in members)
+
+    async def end_others(self, keep: BrowserSession) -> list[str]:
+        """End every session of `keep`'s user signed in before `keep` was; returns the clients given ID tokens in
+        the ended sessions, forgotten as they are read."""
+        if keep.user_id is None or keep.signed_in_at is None:
+            raise ValueError("only a signed-in session can end its user's other sessions")
+        sids_key = self._user_sids_key(keep.user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._ended_key(keep.user_id), repr(keep.signed_in_at), ex=self.max_ttl)
+            pipe.smembers(sids_key)
+            _, members = await pipe.execute()
+        sids = sorted({m.decode() for m in members} - {keep.sid})
+        if not sids:
+            return []
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for sid in sids:
+                pipe.smembers(self._clients_key(sid))
+                pipe.delete(self._clients_key(sid))
+            pipe.srem(sids_key, *sids)
+            taken = await pipe.execute()
+        return sorted({client.decode() for given in taken[0:-1:2] for client in given})

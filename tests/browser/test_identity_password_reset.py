@@ -1,0 +1,97 @@
+"""A forgotten password in Chromium (spec §9.6): from the password page to a new password, with the emailed code read
+back from notify, then the second factor for a `Cl.Cm` request; then the same pages in Welsh for a `Cl` request.
+axe finds no WCAG 2.2 AA violation on any page, error pages included."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.browser.test_identity_pages import _check, _rp, _tokens, callback_url  # noqa: F401  (fixture)
+from tests.browser.test_pages_browser import console_errors, submit
+from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
+from tests.identity.conftest import CODE_TEMPLATE, IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.support import Person
+from tests.identity.test_password_reset import code_in, emails_when
+from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
+
+
+async def _code(rig: IdentityRig, email: str, count: int) -> str:
+    """The newest code emailed to `email`, once it has had `count` emails (codes go just after the page answers)."""
+    emails = await asyncio.to_thread(emails_when, rig, email, count)
+    return next(code_in(e) for e in emails if e["subject"] == CODE_TEMPLATE["subject"])
+
+
+async def _to_password_page(page: Page, email: str, label: str, button: str) -> None:
+    await page.get_by_label(label).fill(email)
+    await submit(page, button)
+
+
+async def test_reset_a_forgotten_password_in_english_then_in_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        errors = console_errors(page)
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params()))
+        await _to_password_page(page, person.email, "Email address", "Continue")
+        await _check(page, "Enter your password")
+        await page.get_by_role("link", name="Forgotten your password?").click()
+        await _check(page, "Reset your password")
+        assert await page.get_by_label("Email address").input_value() == person.email
+        await submit(page, "Send the code")
+        await _check(page, "Check your email")
+        await page.get_by_label("Enter the 6-digit code").fill("000000")
+        assert await submit(page, "Continue") == 400
+        await _check(page, "Check your email")  # with its error summary
+        await page.get_by_label("Enter the 6-digit code").fill(await _code(identity_rig, person.email, 1))
+        await submit(page, "Continue")
+        await _check(page, "Create a new password")
+        await page.get_by_label("New password", exact=True).fill("password1")
+        await page.get_by_label("Confirm your new password").fill("password1")
+        assert await submit(page, "Continue") == 400
+        await _check(page, "Create a new password")  # the breached password refused
+        new_password = "a browser-reset passphrase 8"
+        await page.get_by_label("New password", exact=True).fill(new_password)
+        await page.get_by_label("Confirm your new password").fill(new_password)
+        await submit(page, "Continue")
+        await _check(page, "Enter the security code from your authenticator app")  # Cl.Cm still needs it
+        await page.get_by_label("Security code").fill(person.next_code())
+        await submit(page, "Continue")
+        assert page.url.startswith(rp.redirect_uri), page.url
+        assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl.Cm"
+        assert [e for e in errors if "Failed to load resource" not in e] == []
+    finally:
+        await context.close()
+
+    welsh = await browser.new_context()
+    try:
+        page = await welsh.new_page()
+        params = rp.authorize_params(ui_locales="cy", vtr='["Cl"]')
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(params))
+        await _to_password_page(page, person.email, "Cyfeiriad e-bost", "Parhau")
+        await page.get_by_role("link", name="Wedi anghofio eich cyfrinair?").click()
+        await _check(page, "Ailosod eich cyfrinair")
+        await submit(page, "Anfon y cod")
+        await _check(page, "Gwiriwch eich e-bost")
+        # The emails so far: the first code, the notice of the first reset, and now the second code.
+        await page.get_by_label("Rhowch y cod 6 digid").fill(await _code(identity_rig, person.email, 3))
+        await submit(page, "Parhau")
+        await _check(page, "Creu cyfrinair newydd")
+        await page.get_by_label("Cyfrinair newydd", exact=True).fill("another reset passphrase 3")
+        await page.get_by_label("Cadarnhewch eich cyfrinair newydd").fill("another reset passphrase 3")
+        await submit(page, "Parhau")
+        assert page.url.startswith(rp.redirect_uri), page.url
+        assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl"
+    finally:
+        await welsh.close()
