@@ -16,7 +16,11 @@ from typing import Any
 from gateway.tenants.models import Service
 
 CHANNELS = ("email", "sms", "letter")
-CALLBACKS = {"delivery_status_callback": "Delivery status callback", "inbound_sms_callback": "Received text callback"}
+CALLBACKS = {
+    "delivery_status_callback": "Delivery status callback",
+    "inbound_sms_callback": "Received text callback",
+    "returned_letter_callback": "Returned letter callback",
+}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WHOLE = re.compile(r"^-?\d+$")
 #: Pay names a webhook's fields `test.webhooks.0.callback_url`: the form has one webhook, whatever its place.

@@ -431,3 +431,24 @@ def test_welsh_is_complete_for_these_pages() -> None:
     used |= {*organisations.NAME_ERRORS.values(), invitation_email.SUBJECT, *invitation_email.PARAGRAPHS}
     welsh = Catalogues([CONSOLE / "locale"])
     assert sorted(text for text in used if welsh.gettext("cy", text) == text and text not in {"URL", "((link))"}) == []
+
+
+def test_a_returned_letter_callback_reaches_notify(
+    browser: ConsoleBrowser, console_rig: ConsoleRig, notify_rig: NotifyRig, admin: Person, service_id: uuid.UUID
+) -> None:
+    _signed_in(browser, admin, service_id)
+    form = browser.get(_path(service_id, "callbacks"))
+    assert "Returned letter callback URL" in form.text
+    token = f"letters-{uuid.uuid4().hex}"
+    saved = browser.submit(
+        _path(service_id, "callbacks"),
+        returned_letter_callback_url="https://callbacks.example.gov.uk/returned",
+        returned_letter_callback_token=token,
+    )
+    assert saved.status_code == 303, saved.text[:2000]
+    configs = run(_notify_row(notify_rig.notify_db, CallbackConfig, service_id))
+    assert [(c.callback_type, c.url, c.bearer_token) for c in configs] == [
+        ("returned_letter", "https://callbacks.example.gov.uk/returned", token)
+    ]
+    summary = browser.get(_path(service_id)).text
+    assert "https://callbacks.example.gov.uk/returned" in summary and token not in summary
