@@ -298,6 +298,8 @@ async def test_lost_jobs_are_found_again(
     )  # the failed set-up changed nothing
 
     deletions = next(s for s in tasks.sweeps(pay_rig.settings.overdue_grace, pay_rig.settings.sweep_every))
+    # Overdue from now: the card was discarded after `later` was taken when the set-up took long (a loaded machine).
+    later = utcnow() + pay_rig.settings.overdue_grace + timedelta(seconds=1)
     assert await sweep_once(pay_db, worker_ctx["jobs"], deletions, now=later) >= 1
     await tasks.delete_instrument(worker_ctx, discarded.id)
     assert sandbox.deleted == [discarded.token]
