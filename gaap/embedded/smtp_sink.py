@@ -28,8 +28,9 @@ every message. Refusals are counted as `temporary_failures` / `permanent_failure
 
 Receipts. Given a `receipt_url` (notify's `/notifications/email/<provider>`, through the gateway), the sink plays
 the provider's receipt service: `receipt_delay_seconds` after it accepts a message it POSTs
-`{"message_id", "status", "recipient", "timestamp"}` with HTTP Basic credentials, retrying refusals and connection
-errors with backoff (honouring `Retry-After`). A duplicate gets the receipt its first copy got, as a relay that
+`{"message_id", "status", "recipient", "timestamp"}` with HTTP Basic credentials, in a JSON array with every other
+receipt due by then (`ReceiptPoster`), retrying refusals and connection errors with backoff (honouring
+`Retry-After`). A duplicate gets the receipt its first copy got, as a relay that
 delivered the copy would send. The status is `delivered`, except for the recipients `receipt-permanent-bounce`
 (`permanent-bounce`) and `receipt-transient-bounce` (`transient-bounce`); `receipt-drop` never gets one. Counted as
 `receipts_sent`, `receipt_failures` and `receipts_dropped`.
@@ -46,6 +47,7 @@ import asyncio
 import contextlib
 import json
 import mailbox
+import math
 import os
 import re
 import signal
@@ -90,6 +92,8 @@ FAULT_MODES = ("ok", "temporary", "permanent", "slow")
 _FAIL_N_TIMES = re.compile(rf"{TEMPORARY_FAIL_LOCAL_PART}-(\d+)")
 #: How many recent duplicate Message-IDs the stats file keeps, for debugging a test that saw one.
 _RECENT_DUPLICATES = 20
+#: The most receipts the sink posts in one request (notify takes up to 1,000).
+RECEIPT_BATCH = 500
 
 
 def is_duplicate_reply(reply: str) -> bool:
@@ -143,6 +147,9 @@ class ReceiptSettings:
     #: for a receipt that overtook the worker, a restart of notify, or the gateway's rate limit to pass.
     attempts: int = 12
     retry_seconds: float = 0.25
+    #: At most one post this often (unless a full batch is waiting): receipts that fall due meanwhile share it, as a
+    #: provider's event webhook gathers a moment's events into one request.
+    batch_seconds: float = 0.05
 
     @classmethod
     def from_env(cls, url: str, delay_seconds: float) -> ReceiptSettings:
@@ -160,8 +167,32 @@ def receipt_status(recipient: str) -> str | None:
     return RECEIPT_OUTCOMES.get(local, "delivered")
 
 
+@dataclass(eq=False)
+class _Receipt:
+    """One receipt waiting to be posted: what it says, when it is due, and how many posts it has had."""
+
+    message_id: str
+    recipient: str
+    status: str
+    due: float
+    tries: int = 0
+
+    def body(self) -> dict[str, str]:
+        return {
+            "message_id": f"<{self.message_id}>",
+            "status": self.status,
+            "recipient": self.recipient,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+
+
 class ReceiptPoster:
-    """Posts receipts in background tasks on the sink's event loop; `aclose` cancels what is still waiting."""
+    """Posts receipts from one background task on the sink's event loop, in batches: at most one post every
+    `batch_seconds` (unless a full batch is waiting), carrying every receipt due by then (a JSON array of up to
+    `RECEIPT_BATCH`), so under load one request carries hundreds of receipts and a lone receipt waits at most
+    `batch_seconds` more. notify answers a batch with one
+    answer per receipt; those it asks to `retry` (the message overtook the worker's record of it), and every
+    receipt of a post that failed, are posted again with backoff. `aclose` drops what is still waiting."""
 
     def __init__(self, settings: ReceiptSettings, count: Callable[[str], None]) -> None:
         self.settings = settings
@@ -169,52 +200,88 @@ class ReceiptPoster:
         #: aiohttp, not httpx: httpx's client cost the sink about 2 ms of CPU a receipt, several times what storing
         #: the message costs (docs/benchmarks.md, "Delivery").
         self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: list[_Receipt] = []
+        self._wake = asyncio.Event()
+        self._sleeping_until = math.inf
+        self._task: asyncio.Task[None] | None = None
 
     def schedule(self, message_id: str, recipient: str) -> None:
         status = receipt_status(recipient)
         if status is None:
             self._count("receipts_dropped")
             return
-        task = asyncio.get_running_loop().create_task(self._post(message_id, recipient, status))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        loop = asyncio.get_running_loop()
+        receipt = _Receipt(message_id, recipient, status, loop.time() + self.settings.delay_seconds)
+        self._waiting.append(receipt)
+        if receipt.due < self._sleeping_until:
+            self._wake.set()  # it falls due before the poster means to look again
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="smtp-sink-receipts")
 
-    async def _post(self, message_id: str, recipient: str, status: str) -> None:
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_post = -math.inf
+        while self._waiting:
+            now = loop.time()
+            due = [r for r in self._waiting if r.due <= now][:RECEIPT_BATCH]
+            ready_at = max(min(r.due for r in self._waiting), last_post + self.settings.batch_seconds)
+            if len(due) < RECEIPT_BATCH and ready_at > now:
+                self._wake.clear()
+                self._sleeping_until = ready_at
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), ready_at - now)
+                self._sleeping_until = math.inf
+                continue
+            taken = {id(r) for r in due}
+            self._waiting = [r for r in self._waiting if id(r) not in taken]
+            last_post = loop.time()
+            await self._post(due)
+
+    async def _post(self, batch: list[_Receipt]) -> None:
         settings = self.settings
-        await asyncio.sleep(settings.delay_seconds)
         if self._client is None:
             self._client = aiohttp.ClientSession(
                 headers={"Authorization": aiohttp.encode_basic_auth(settings.username, settings.password)},
                 timeout=aiohttp.ClientTimeout(total=5.0),
             )
-        body = {"message_id": f"<{message_id}>", "status": status, "recipient": recipient}
-        answer: int | None = None
+        status: int | None = None
         retry_after: str | None = None
-        for attempt in range(settings.attempts):
-            if attempt:
-                await asyncio.sleep(_retry_delay(settings.retry_seconds * 2 ** (attempt - 1), answer, retry_after))
-            retry_after = None
-            try:
-                payload = {**body, "timestamp": datetime.now(UTC).isoformat()}
-                async with self._client.post(settings.url, json=payload) as response:
-                    await response.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                answer = None
-                log.info("smtp_sink.receipt_unreachable", message_id=message_id, error=repr(exc))
-                continue
-            answer, retry_after = response.status, response.headers.get("retry-after")
+        answers: Any = None
+        try:
+            async with self._client.post(settings.url, json=[r.body() for r in batch]) as response:
+                status, retry_after = response.status, response.headers.get("retry-after")
+                raw = await response.read()
             if response.ok:
-                self._count("receipts_sent")
-                log.info("smtp_sink.receipt_sent", message_id=message_id, status=status)
-                return
-        self._count("receipt_failures")
-        log.warning("smtp_sink.receipt_failed", message_id=message_id, status_code=answer)
+                with contextlib.suppress(ValueError):
+                    answers = json.loads(raw)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("smtp_sink.receipts_unreachable", count=len(batch), error=repr(exc))
+        if status is None or not 200 <= status < 300:
+            again = batch
+        else:
+            # A 2xx takes every receipt but those the answer asks to post again.
+            results = [a.get("result") if isinstance(a, dict) else None for a in answers or []]
+            again = [r for r, result in zip(batch, results, strict=False) if result == "retry"]
+            for receipt in batch:
+                if receipt not in again:
+                    self._count("receipts_sent")
+            log.info("smtp_sink.receipts_sent", count=len(batch) - len(again))
+        now = asyncio.get_running_loop().time()
+        for receipt in again:
+            receipt.tries += 1
+            if receipt.tries >= settings.attempts:
+                self._count("receipt_failures")
+                log.warning("smtp_sink.receipt_failed", message_id=receipt.message_id, status_code=status)
+                continue
+            backoff = settings.retry_seconds * 2 ** (receipt.tries - 1)
+            receipt.due = now + _retry_delay(backoff, status, retry_after)
+            self._waiting.append(receipt)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._waiting.clear()
         if self._client is not None:
             await self._client.close()
             self._client = None

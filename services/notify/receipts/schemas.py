@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: The most receipts one request may carry (a JSON array of them).
+MAX_BATCH = 1000
 
 #: §16.5: delivery → `delivered`; permanent bounce → `permanent-failure`; transient bounce → `temporary-failure`.
 EMAIL_OUTCOMES: dict[str, str] = {
@@ -28,6 +31,9 @@ class EmailReceipt(BaseModel):
     message_id: str = Field(min_length=3, max_length=998, description="The Message-ID notify sent the email with")
     status: Literal["delivered", "permanent-bounce", "transient-bounce"]
     timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
+
+
+EmailReceipts = Annotated[list[EmailReceipt], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 #: §16.5, the SMS adapters' codes (`mmg` and `firetext` speak the development provider's API, whose codes are
@@ -47,6 +53,9 @@ class SmsReceipt(BaseModel):
     id: str | None = Field(default=None, max_length=255, description="The provider's own message id")
     status: Literal["delivered", "pending", "temporary-failure", "permanent-failure"]
     timestamp: datetime | None = Field(default=None, description="When the provider saw the outcome")
+
+
+SmsReceipts = Annotated[list[SmsReceipt], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 #: §16.5, the print provider's reports: print confirmation → `delivered`, rejection → `technical-failure`, a letter
@@ -71,6 +80,7 @@ class LetterReport(BaseModel):
 class ReceiptAnswer(BaseModel):
     notification_id: uuid.UUID | None
     #: `updated`: the receipt set the status; `unchanged`: the row was already final (a repeated or late receipt);
-    #: `ignored`: not a notification of ours sent by this provider (unknown, another provider's, past retention).
-    result: Literal["updated", "unchanged", "ignored"]
+    #: `ignored`: not a notification of ours sent by this provider (unknown, another provider's, past retention);
+    #: `retry` (in a batch only; alone it is a 409): not recorded as handed over yet, post this receipt again later.
+    result: Literal["updated", "unchanged", "ignored", "retry"]
     status: str | None

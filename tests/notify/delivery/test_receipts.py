@@ -164,3 +164,41 @@ async def test_notify_takes_receipts_only_through_the_gateway(notify_rig: Notify
     assert answer.status_code == 401  # no principal token: not forwarded by the gateway
     row = await row_of(db, ident)
     assert row is not None and row.status == "sending"
+
+
+async def post_batch(rig: NotifyRig, batch: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=rig.url, auth=AUTH) as http:
+        return await http.post("/notifications/email/smtp", json=batch)
+
+
+async def test_a_batch_of_receipts_is_answered_receipt_by_receipt_in_order(notify_rig: NotifyRig, db: Database) -> None:
+    delivered, bounced = await sending_email(db, notify_rig), await sending_email(db, notify_rig)
+    early = await insert_email(db, notify_rig, unique_address("early"), attempt=1)
+    unknown = uuid.uuid4()
+    batch = [
+        {"message_id": f"<{delivered}@{EMAIL_DOMAIN}>", "status": "delivered"},
+        {"message_id": f"{bounced}@{EMAIL_DOMAIN}", "status": "permanent-bounce"},
+        {"message_id": f"<{early}@{EMAIL_DOMAIN}>", "status": "delivered"},
+        {"message_id": f"<{unknown}@{EMAIL_DOMAIN}>", "status": "delivered"},
+        {"message_id": f"<{delivered}@{EMAIL_DOMAIN}>", "status": "delivered"},  # a repeat within the batch
+        {"message_id": f"<{bounced}@{EMAIL_DOMAIN}>", "status": "delivered"},  # too late: already final
+    ]
+    answer = await post_batch(notify_rig, batch)
+    assert answer.status_code == 200
+    assert [(a["notification_id"], a["result"], a["status"]) for a in answer.json()] == [
+        (str(delivered), "updated", "delivered"),
+        (str(bounced), "updated", "permanent-failure"),
+        (str(early), "retry", "created"),  # alone it would be a 409; the provider posts it again
+        (str(unknown), "ignored", None),
+        (str(delivered), "unchanged", "delivered"),
+        (str(bounced), "unchanged", "permanent-failure"),
+    ]
+    rows = [await row_of(db, ident) for ident in (delivered, bounced, early)]
+    assert [row.status for row in rows if row is not None] == ["delivered", "permanent-failure", "created"]
+
+
+@pytest.mark.parametrize("batch", [[], [{"message_id": "x@y.z", "status": "delivered"}] * 1001, [{"status": "x"}]])
+async def test_an_empty_oversized_or_malformed_batch_is_a_400(notify_rig: NotifyRig, batch: Any) -> None:
+    answer = await post_batch(notify_rig, batch)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "BadRequest"

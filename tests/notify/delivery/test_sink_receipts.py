@@ -23,20 +23,30 @@ from tests.support import serve_in_thread
 
 
 class Receiver:
-    """Records receipts; answers each with the next of `answers` (then 200)."""
+    """Records receipts (the sink posts them in JSON arrays); answers each post with the next of `answers` (then
+    200), and a 200 with a result per receipt: `retry` for message ids in `retry` (once each), else `updated`."""
 
     def __init__(self) -> None:
         self.receipts: list[tuple[dict[str, Any], str | None]] = []
+        self.posts: list[int] = []
         self.answers: list[int] = []
+        self.retry: set[str] = set()
         self.lock = threading.Lock()
 
     async def post(self, request: Request) -> JSONResponse:
-        body = await request.json()
+        batch = await request.json()
+        assert isinstance(batch, list)
         with self.lock:
-            self.receipts.append((body, request.headers.get("authorization")))
+            self.posts.append(len(batch))
+            self.receipts += [(body, request.headers.get("authorization")) for body in batch]
             status = self.answers.pop(0) if self.answers else 200
+            results = []
+            for body in batch:
+                again = body["message_id"] in self.retry
+                self.retry.discard(body["message_id"])
+                results.append({"result": "retry" if again else "updated"})
         headers = {"Retry-After": "0"} if status == 429 else None
-        return JSONResponse({}, status_code=status, headers=headers)
+        return JSONResponse(results if status == 200 else {}, status_code=status, headers=headers)
 
     def wait_for(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within
@@ -124,6 +134,22 @@ def test_refused_receipts_are_posted_again(sink: SmtpSink, receiver: tuple[Recei
     time.sleep(0.2)
     assert len(found.receipts) == 4  # the fourth was taken: no more
     assert wait_for_count(sink, "receipts_sent", 1) == 1
+
+
+def test_receipts_due_together_go_in_one_post_and_those_answered_retry_go_again(
+    tmp_path: Path, receiver: tuple[Receiver, str]
+) -> None:
+    found, url = receiver
+    found.retry = {"<early@notify.test>"}
+    settings = ReceiptSettings(url=url, username="sink", password="pw", delay_seconds=1.0, retry_seconds=0.05)
+    with SmtpSink(tmp_path / "mail", receipts=settings) as sink:
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as client:
+            for i in range(40):
+                client.send_message(email(f"ada{i}@example.com", "early@notify.test" if i == 0 else f"m{i}@nt.test"))
+        receipts = found.wait_for(41)
+        assert wait_for_count(sink, "receipts_sent", 40) == 40
+    assert [r["message_id"] for r in receipts].count("<early@notify.test>") == 2  # answered retry, sent again
+    assert len(found.posts) < 41 and max(found.posts) > 1  # due together, posted together
 
 
 def test_a_receipt_given_up_on_is_counted(tmp_path: Path) -> None:

@@ -170,3 +170,24 @@ async def test_a_malformed_receipt_is_a_400_and_notify_takes_receipts_only_throu
     assert direct.status_code == 401  # no principal token: not forwarded by the gateway
     row = await row_of(db, ident)
     assert row is not None and row.status == "sending"
+
+
+async def test_receipts_for_one_text_in_a_batch_apply_in_the_order_given(notify_rig: NotifyRig, db: Database) -> None:
+    declined, delivered = await sending_text(db, notify_rig), await sending_text(db, notify_rig)
+    batch = [
+        {"reference": str(declined), "status": "pending"},
+        {"reference": str(delivered), "status": "pending"},
+        {"reference": str(declined), "status": "permanent-failure"},  # after `pending`: temporary-failure
+        {"reference": str(delivered), "status": "delivered"},
+    ]
+    async with httpx.AsyncClient(base_url=notify_rig.url, auth=MMG) as http:
+        answer = await http.post("/notifications/sms/mmg", json=batch)
+    assert answer.status_code == 200
+    assert [(a["result"], a["status"]) for a in answer.json()] == [
+        ("updated", "temporary-failure"),
+        ("updated", "delivered"),
+        ("updated", "temporary-failure"),
+        ("updated", "delivered"),
+    ]
+    rows = [await row_of(db, ident) for ident in (declined, delivered)]
+    assert [row.status for row in rows if row is not None] == ["temporary-failure", "delivered"]
