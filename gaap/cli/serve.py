@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+from typing import Any
 
 import typer
 import uvicorn
@@ -11,6 +13,18 @@ import uvicorn
 from gaap.app import configure_process_logging
 from gaap.cli.components import COMPONENTS, component, load_settings, migrations_dir, resolve
 from gaap.db.migrate import upgrade
+
+#: The role `gaap serve` runs, for the worker processes uvicorn spawns (`--workers` above 1): they import the app
+#: afresh and inherit the environment, not this process's logging configuration.
+SERVE_ROLE_ENV = "GAAP_SERVE_ROLE"
+
+
+def role_app() -> Any:
+    """The app factory each serving process calls: logging set up as the role's settings say (JSON in production),
+    then the role's own factory. A spawned worker would otherwise log with structlog's development defaults."""
+    role = os.environ[SERVE_ROLE_ENV]
+    configure_process_logging(load_settings(role), role)
+    return resolve(component(role).app)()
 
 
 def serve(
@@ -20,12 +34,13 @@ def serve(
     workers: int = typer.Option(1, help="uvicorn worker processes (scale with more pods or processes instead)"),
 ) -> None:
     """Serve one role's HTTP API."""
-    info = component(role)
+    component(role)  # an unknown role fails here, before anything starts
     settings = load_settings(role)
     configure_process_logging(settings, role)
     default_ports = {"gateway": 8000, "notify": 8001, "pay": 8002, "identity": 8003}
+    os.environ[SERVE_ROLE_ENV] = role
     uvicorn.run(
-        info.app,
+        f"{__name__}:role_app",
         factory=True,
         host=host,
         port=port or default_ports[role],
