@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from arq.jobs import deserialize_job
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.cache import LocalCache, announce
 from gaap.db import Database, utcnow
 from gaap.db.batch import GroupCommit
+from gaap.db.coalesce import Coalescer
 from gaap.jobs import Enqueue, JobQueue, job_id, queue_name
 from gaap.jobs.queue import loads
 from tests.kernel.test_jobs import (  # noqa: F401  (fixtures, registered under their names)
@@ -258,3 +260,48 @@ async def test_a_connection_that_died_while_idle_is_replaced(db: Database, db_ur
         ident = uuid.uuid4()
         await writer.insert({"id": ident})  # the dead connection is noticed, dropped, and the batch written again
         assert await is_stored(db, ident)
+
+
+# --- coalescing ------------------------------------------------------------------------------------------
+
+
+async def test_concurrent_submissions_share_a_transaction_and_each_gets_its_own_result(db: Database) -> None:
+    idents = [uuid.uuid4() for _ in range(40)]
+    async with db.write_session() as session:
+        session.add_all(WorkItem(id=ident, status="created") for ident in idents)
+    batches: list[int] = []
+
+    async def claim(session: AsyncSession, items: Sequence[uuid.UUID]) -> list[bool]:
+        batches.append(len(items))
+        taken = await session.execute(
+            update(WorkItem)
+            .where(WorkItem.id.in_(list(items)), WorkItem.status == "created")
+            .values(status="claimed")
+            .returning(WorkItem.id)
+        )
+        won = set(taken.scalars())
+        return [ident in won for ident in items]
+
+    claims = Coalescer(db, claim, name="test-claims")
+    unknown = uuid.uuid4()
+    results = await asyncio.gather(*(claims.submit(ident) for ident in [*idents, unknown]))
+    assert results == [True] * 40 + [False]  # in the order submitted, each its own
+    assert sum(batches) == 41 and len(batches) < 41, f"no coalescing happened: {batches}"
+    assert await claims.submit(idents[0]) is False  # done, and committed: a second claim finds nothing
+
+
+async def test_a_failing_item_fails_only_its_own_caller(db: Database) -> None:
+    async def store(session: AsyncSession, items: Sequence[str]) -> list[str]:
+        for status in items:
+            session.add(WorkItem(id=uuid.uuid4(), status=status))
+            await session.flush()
+            if status == "bad":
+                raise ValueError("a bad item")  # after its row and its neighbours' were written: all rolled back
+        return list(items)
+
+    writes = Coalescer(db, store, name="test-writes")
+    before = await count_rows(db)
+    results = await asyncio.gather(*(writes.submit(s) for s in ["ok", "bad", "fine"]), return_exceptions=True)
+    assert results[0] == "ok" and results[2] == "fine"
+    assert isinstance(results[1], ValueError)
+    assert await count_rows(db) == before + 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -93,7 +93,7 @@ class SmtpRelay:
         #: How many sessions this relay has opened (tests check that one is reused).
         self.connects = 0
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> str:
+    async def send(self, message: Message, *, sender: str, recipient: str) -> str:
         """Hand `message` to the relay for `recipient`; the relay's answer to DATA, or `ProviderError`."""
         try:
             async with asyncio.timeout(self.timeout), self._turn:
@@ -110,7 +110,7 @@ class SmtpRelay:
         except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
             raise classify(exc) from exc
 
-    async def _transaction(self, message: EmailMessage, sender: str, recipient: str) -> str:
+    async def _transaction(self, message: Message, sender: str, recipient: str) -> str:
         reused = self._client is not None and self._client.is_connected
         client = await self._session()
         try:

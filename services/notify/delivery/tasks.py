@@ -1,8 +1,9 @@
 """Taking a notification from `created` to its final status (notify spec §16), one conditional update at a time.
 
-The API commits the row and enqueues `deliver(id)` on the row's lane (`lane_for`). `deliver` looks the row up,
-picks the sender for its key type and channel, claims it (a lease), lets the sender hand the message over with
-no transaction open, and moves it to `sending` with a fenced conditional update. Every later change is
+The API commits the row and enqueues `deliver(id)` on the row's lane (`lane_for`). `deliver` claims the row (a
+lease; only rows of channels with a sender), picks the sender for its key type and channel, lets the sender hand
+the message over with no transaction open, and moves it to `sending` with a fenced conditional update. The claim
+and that update are each coalesced with those of the other jobs the worker is running (`batches`). Every later change is
 conditional too, so a job delivered twice, a sweep racing a worker, or a receipt that arrives twice changes
 the row once (ARCHITECTURE rule 3).
 
@@ -36,17 +37,17 @@ from sqlalchemy.orm import aliased
 
 from gaap.db.base import utcnow
 from gaap.db.engine import Database
-from gaap.jobs import Sweep, claim, retry_at, transition
+from gaap.jobs import Sweep, retry_at, transition
 from gaap.logging import get_logger
 from services.notify.callbacks import outbox as callbacks
+from services.notify.delivery import batches
 from services.notify.delivery.email import deliver_email
 from services.notify.delivery.providers import CLOCK, Ctx, HandedOver, ProviderError, Sender, clock
 from services.notify.delivery.sms import deliver_sms
-from services.notify.notifications.models import FINAL_STATUSES, Notification
+from services.notify.notifications.models import Notification
 from services.notify.notifications.service import lane_for
 from services.notify.recipients import simulated_email_status, simulated_sms_status
 from services.notify.templates.models import PROCESS_TYPES
-from services.notify.tenancy.models import NotifyService
 
 __all__ = [
     "CLOCK",
@@ -111,33 +112,16 @@ def sender_for(key_type: str, notification_type: str) -> Sender | None:
 
 async def deliver(ctx: Ctx, ident: str) -> None:
     """Hand one notification over, once, however many times its job is delivered."""
-    db: Database = ctx["db"]
-    async with db.read_session() as session:
-        found = await session.execute(
-            select(Notification.key_type, Notification.notification_type, Notification.status, NotifyService.active)
-            .join(NotifyService, NotifyService.id == Notification.service_id)
-            .where(Notification.id == ident)
-        )
-        head = found.first()
-    if head is None or head.status != "created":
-        return  # gone past retention, cancelled, or already handed over: a duplicate job
-    sender = sender_for(head.key_type, head.notification_type)
-    if sender is None:
-        log.debug("notify.delivery.no_provider", id=ident, notification_type=head.notification_type)
+    claimed = await batches.claims(ctx, tuple(PROVIDERS), ctx.get(DELIVERY_LEASE, LEASE)).submit(ident)
+    if claimed is None:
+        # Gone past retention, cancelled, handed over already (a duplicate job), held by another worker, not due,
+        # or of a channel with no provider yet (its live rows wait in `created`).
         return
-    async with db.write_session() as session:
-        notification = await claim(
-            session,
-            Notification,
-            ident,
-            expected_status="created",
-            lease=ctx.get(DELIVERY_LEASE, LEASE),
-            now=clock(ctx),
-        )
-    if notification is None:
-        return  # another worker holds the lease, or the row moved on since we looked
+    notification = claimed.notification
+    sender = sender_for(notification.key_type, notification.notification_type)
+    assert sender is not None  # the claim takes only rows of channels with a sender
     try:
-        if not head.active:
+        if not claimed.service_active:
             raise ProviderError("the service is inactive", retryable=False)  # §16.2
         handed = await sender(ctx, notification)
     except Exception as exc:  # a bug in an adapter is retried like a provider exception, not lost in `created`
@@ -151,21 +135,12 @@ async def deliver(ctx: Ctx, ident: str) -> None:
         values["billable_units"] = handed.billable_units
     if handed.receipt_due is not None:
         values["next_attempt_at"] = handed.receipt_due  # so the receipt sweep can tell when it is overdue
-    async with db.write_session() as session:
-        moved = await transition(
-            session,
-            Notification,
-            ident,
-            from_status="created",
-            to_status=handed.status,
-            expected_attempt=notification.attempt,
-            **values,
-        )
-        owed = await callbacks.record(session, ident) if moved and handed.status in FINAL_STATUSES else []
-    if not moved:
+    handover = batches.Handover(ident, notification.attempt, handed.status, values)
+    recorded = await batches.handovers(ctx).submit(handover)
+    if not recorded.moved:
         return  # our lease ran out and a later claim took over: its write is the one that counts
     log.info("notify.delivery.handed_over", id=ident, status=handed.status, sent_by=handed.sent_by)
-    await callbacks.queue(ctx["jobs"], owed)  # an international text ends `sent` here (§16.1)
+    await callbacks.queue(ctx["jobs"], recorded.owed)  # an international text ends `sent` here (§16.1)
     if handed.receipt_due is not None:
         await ctx["jobs"].enqueue("simulate_receipt", ident, lane=TEST_LANE, defer_until=handed.receipt_due)
 

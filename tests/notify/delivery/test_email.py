@@ -5,6 +5,7 @@ notify's webhook. PostgreSQL and Redis are real; faults are injected by recipien
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -96,6 +97,35 @@ async def test_reply_to_is_set_from_the_row(notify_rig: NotifyRig, db: Database,
     email = stored(email_sink, ident)
     assert email is not None and email.header("Reply-To") == "help@example.gov.uk"
     assert email.header("Message-ID") == f"<{ident}@{EMAIL_DOMAIN}>"
+
+
+async def test_welsh_text_and_an_internationalised_domain_arrive_intact(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
+    local = f"ada+{uuid.uuid4().hex[:8]}"
+    to = f"{local}@bwrdd-iechyd-ŵ.cymru"
+    subject = "Eich apwyntiad ar ddydd Llun — ystafell ŵ " + "hir " * 30
+    body = "# Helo Ada\n\nMae’ch apwyntiad ar 1 Mai."
+    ident = await insert_email(db, notify_rig, to, subject=subject, body=body)
+    async with handler_ctx(notify_rig, email_sink, jobs=RecordedJobs()) as ctx:
+        await tasks.deliver(ctx, str(ident))
+    email = stored(email_sink, ident)
+    assert email is not None
+    assert email.subject == subject  # encoded words, folded, decoded back exactly
+    assert email.text_body is not None and "Mae’ch apwyntiad ar 1 Mai." in email.text_body
+    relayed = f"{local}@{'bwrdd-iechyd-ŵ.cymru'.encode('idna').decode()}"  # a relay may not speak SMTPUTF8
+    assert relayed.isascii() and email.envelope_to == (relayed,) == email.to
+
+
+async def test_a_line_break_in_a_header_value_is_a_technical_failure_not_a_new_header(
+    notify_rig: NotifyRig, db: Database, email_sink: SmtpSink
+) -> None:
+    ident = await insert_email(db, notify_rig, unique_address("inject"), subject="Hello\r\nBcc: eve@example.com")
+    async with handler_ctx(notify_rig, email_sink, jobs=RecordedJobs()) as ctx:
+        await tasks.deliver(ctx, str(ident))
+    row = await row_of(db, ident)
+    assert row is not None and row.status == "technical-failure"
+    assert stored(email_sink, ident) is None
 
 
 async def test_a_send_whose_answer_was_lost_is_retried_and_not_duplicated(
