@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError
@@ -33,6 +33,43 @@ from gaap.logging import get_logger
 log = get_logger("gaap.db.batch")
 
 Row = dict[str, Any]
+T = TypeVar("T")
+
+
+class HeldConnection:
+    """A connection a drain task keeps for itself, so that a batch costs no checkout and no pre-ping (two round
+    trips on asyncpg). Without the pre-ping, the connection may have died while idle (the database restarted): a
+    transaction whose connection turns out dead is run again, once, on a fresh one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: AsyncConnection | None = None
+
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work(conn)` inside one transaction, committed when it returns."""
+        for attempt in (1, 2):
+            if self.conn is None or self.conn.closed or self.conn.invalidated:
+                self.conn = await self.db.engine.connect()
+            conn = self.conn
+            try:
+                async with conn.begin():
+                    return await work(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                await self.close()  # the database went away, or restarted since the last batch
+                if attempt == 2:
+                    raise
+            except BaseException:  # in an unknown state (cancelled mid-statement): never reuse it
+                await self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 class GroupCommit:
@@ -50,7 +87,7 @@ class GroupCommit:
         self.after_commit = after_commit
         self._queued: list[tuple[Row, asyncio.Future[None]]] = []
         self._drain: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
+        self.held = HeldConnection(db)
 
     async def insert(self, row: Row) -> None:
         """Return once `row` is committed; raise what inserting it alone raised if it could not be."""
@@ -66,7 +103,7 @@ class GroupCommit:
         if self._drain is not None:
             with contextlib.suppress(Exception):
                 await self._drain
-        await self._drop_connection()
+        await self.held.close()
 
     async def _run(self) -> None:
         while self._queued:
@@ -91,30 +128,12 @@ class GroupCommit:
         shapes: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             shapes.setdefault(tuple(row), []).append(row)
-        for attempt in (1, 2):
-            if self._conn is None or self._conn.closed or self._conn.invalidated:
-                self._conn = await self.db.engine.connect()
-            conn = self._conn
-            try:
-                async with conn.begin():
-                    for same in shapes.values():
-                        await conn.execute(self.table.insert(), same)
-                return
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                await self._drop_connection()  # the database went away, or restarted since the last batch
-                if attempt == 2:
-                    raise
-            except BaseException:  # in an unknown state (cancelled mid-statement): never reuse it
-                await self._drop_connection()
-                raise
 
-    async def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        async def insert(conn: AsyncConnection) -> None:
+            for same in shapes.values():
+                await conn.execute(self.table.insert(), same)
+
+        await self.held.transaction(insert)
 
     async def _settle(self, batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
         if error is None and self.after_commit is not None:

@@ -3,8 +3,9 @@
 A worker process runs dozens of jobs at once, and each used to take a pooled connection (and its pre-ping: two
 round trips on asyncpg), open a transaction, run one short statement and commit, several times per job. A
 `Coalescer` takes what concurrent tasks `submit` and hands everything queued so far to one function that does it
-in one session: one checkout, one transaction, statements that each cover the whole batch where the work allows
-(an `UPDATE ... WHERE id IN (...)`), one commit. As with `GroupCommit`, nothing waits for a timer: a lone item is
+in one session, on a connection the coalescer keeps (`HeldConnection`: no checkout, no pre-ping): one transaction,
+statements that each cover the whole batch where the work allows (an `UPDATE ... WHERE id IN (...)`), one commit.
+As with `GroupCommit`, nothing waits for a timer: a lone item is
 done at once, and under load a batch is whatever arrived while the previous one was being written, so batches grow
 with concurrency and each caller still waits about one transaction.
 
@@ -19,8 +20,9 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from gaap.db.batch import HeldConnection
 from gaap.db.engine import Database
 
 Item = TypeVar("Item")
@@ -38,6 +40,7 @@ class Coalescer(Generic[Item, Result]):
         self.max_items = max_items
         self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._drain: asyncio.Task[None] | None = None
+        self.held = HeldConnection(db)
 
     async def submit(self, item: Item) -> Result:
         """Return `item`'s result once its batch has committed; raise what doing it alone raised if it failed."""
@@ -49,10 +52,11 @@ class Coalescer(Generic[Item, Result]):
         return await asyncio.shield(future)
 
     async def close(self) -> None:
-        """Finish what is queued (at shutdown)."""
+        """Finish what is queued, then give the connection back (at shutdown)."""
         if self._drain is not None:
             with contextlib.suppress(Exception):
                 await self._drain
+        await self.held.close()
 
     async def _run_queued(self) -> None:
         while self._queued:
@@ -75,11 +79,15 @@ class Coalescer(Generic[Item, Result]):
                     _succeed(future, result)
 
     async def _write(self, items: list[Item]) -> Sequence[Result]:
-        async with self.db.write_session() as session:
-            results = await self.run(session, items)
+        async def work(conn: AsyncConnection) -> Sequence[Result]:
+            async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                results = await self.run(session, items)
+                await session.flush()
             if len(results) != len(items):  # a bug in `run`: roll back rather than answer callers wrongly
                 raise RuntimeError(f"{self.name}: {len(results)} results for {len(items)} items")
-        return results
+            return results
+
+        return await self.held.transaction(work)
 
 
 def _succeed(future: asyncio.Future[Result], result: Result) -> None:

@@ -17,8 +17,8 @@ from gaap.settings import ConfigurationError
 from services.notify.app import register_keyring
 from services.notify.callbacks import outbox as callbacks
 from services.notify.callbacks import sender as callback_sender
+from services.notify.delivery import batches, tasks
 from services.notify.delivery import letters as print_letters
-from services.notify.delivery import tasks
 from services.notify.delivery.email import EMAIL, EmailProvider
 from services.notify.delivery.failover import FailoverRules, ProviderWeights
 from services.notify.delivery.history import purge_job
@@ -142,6 +142,7 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
         ctx["db"] = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
         ctx[tasks.TEST_RECEIPT_DELAY] = timedelta(seconds=delivery.test_receipt_delay_seconds)
         ctx[tasks.DELIVERY_LEASE] = lease
+        batches.install(ctx, tuple(tasks.PROVIDERS), lease)
         # The service records are cached for a few seconds, like the API's; the worker follows no announcements.
         records = Records(ctx["db"], None)
         relay = SmtpRelay(target, timeout=settings.smtp_timeout_seconds, local_hostname=settings.email_domain)
@@ -165,6 +166,7 @@ def worker_spec(settings: NotifySettings | None = None, delivery: DeliverySettin
             await ctx[callback_sender.HTTP].aclose()
         if print_letters.PRINT in ctx:
             await ctx[print_letters.PRINT].close()
+        await batches.close(ctx)
         await ctx["db"].dispose()
 
     return WorkerSpec(

@@ -252,8 +252,8 @@ async def test_a_connection_that_died_while_idle_is_replaced(db: Database, db_ur
         pytest.skip("a file database has no server connection to lose")
     async with group_commit(db) as writer:
         await writer.insert({"id": uuid.uuid4()})
-        assert writer._conn is not None
-        raw = await writer._conn.get_raw_connection()
+        assert writer.held.conn is not None
+        raw = await writer.held.conn.get_raw_connection()
         backend = await raw.driver_connection.fetchval("SELECT pg_backend_pid()")  # type: ignore[union-attr]
         async with db.engine.connect() as admin:
             await admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
@@ -284,10 +284,13 @@ async def test_concurrent_submissions_share_a_transaction_and_each_gets_its_own_
 
     claims = Coalescer(db, claim, name="test-claims")
     unknown = uuid.uuid4()
-    results = await asyncio.gather(*(claims.submit(ident) for ident in [*idents, unknown]))
-    assert results == [True] * 40 + [False]  # in the order submitted, each its own
-    assert sum(batches) == 41 and len(batches) < 41, f"no coalescing happened: {batches}"
-    assert await claims.submit(idents[0]) is False  # done, and committed: a second claim finds nothing
+    try:
+        results = await asyncio.gather(*(claims.submit(ident) for ident in [*idents, unknown]))
+        assert results == [True] * 40 + [False]  # in the order submitted, each its own
+        assert sum(batches) == 41 and len(batches) < 41, f"no coalescing happened: {batches}"
+        assert await claims.submit(idents[0]) is False  # done, and committed: a second claim finds nothing
+    finally:
+        await claims.close()
 
 
 async def test_a_failing_item_fails_only_its_own_caller(db: Database) -> None:
@@ -301,7 +304,10 @@ async def test_a_failing_item_fails_only_its_own_caller(db: Database) -> None:
 
     writes = Coalescer(db, store, name="test-writes")
     before = await count_rows(db)
-    results = await asyncio.gather(*(writes.submit(s) for s in ["ok", "bad", "fine"]), return_exceptions=True)
+    try:
+        results = await asyncio.gather(*(writes.submit(s) for s in ["ok", "bad", "fine"]), return_exceptions=True)
+    finally:
+        await writes.close()
     assert results[0] == "ok" and results[2] == "fine"
     assert isinstance(results[1], ValueError)
     assert await count_rows(db) == before + 2

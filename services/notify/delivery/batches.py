@@ -29,7 +29,8 @@ from services.notify.delivery.providers import Ctx, clock
 from services.notify.notifications.models import FINAL_STATUSES, Notification
 from services.notify.tenancy.models import NotifyService
 
-#: The ctx keys of the two coalescers (made on first use, one per lane's ctx).
+#: The ctx keys of the two coalescers: made at the worker's start, before its lanes copy the ctx, so the lanes share
+#: them (two held connections per process); made on first use in a ctx that has none (a test's).
 CLAIMS = "delivery_claims"
 HANDOVERS = "delivery_handovers"
 
@@ -128,3 +129,16 @@ def handovers(ctx: Ctx) -> Coalescer[Handover, Recorded]:
         db: Database = ctx["db"]
         found = ctx[HANDOVERS] = Coalescer(db, record_many, name="notify-handovers")
     return found
+
+
+def install(ctx: Ctx, claimable: Sequence[str], lease: Any) -> None:
+    """Make both coalescers in the worker's ctx, before its lanes copy it."""
+    claims(ctx, claimable, lease)
+    handovers(ctx)
+
+
+async def close(ctx: Ctx) -> None:
+    """Finish what is queued and give their connections back (at shutdown, before the database is disposed)."""
+    for key in (CLAIMS, HANDOVERS):
+        if key in ctx:
+            await ctx[key].close()
