@@ -2,9 +2,10 @@
 department's receiver needs each secret to check those signatures (notify spec §14.1, pay spec §12.1).
 
 The page lists every secret by its end only. An admin asks to see them in full: that is a POST, written to the audit
-log, and its answer is never cached (`no-store`, as every console page). A Pay webhook's secret can be rotated: pay
-makes a new one and the old one keeps signing for 24 hours (pay spec §12.2), so the receiver can move over. Each
-component keeps its own secrets and is asked for them on its internal API; the gateway stores none of them.
+log, and its answer is never cached (`no-store`, as every console page). Each secret can be rotated: the component
+makes a new one and the old one keeps signing beside it for 24 hours (notify spec §14.1, pay spec §12.2), so the
+receiver can move over. Each component keeps its own secrets and is asked for them on its internal API; the gateway
+stores none of them.
 """
 
 from __future__ import annotations
@@ -56,7 +57,15 @@ async def _held(request: Request, access: ServiceAccess) -> tuple[list[dict[str,
     else:
         for callback in answer.body.get("callbacks", []) if answer.ok else []:
             what = CALLBACKS.get(f"{callback['callback_type']}_callback", callback["callback_type"])
-            secrets.append({"what": what, "url": callback["url"], "secret": callback["signing_secret"]})
+            secrets.append(
+                {
+                    "what": what,
+                    "url": callback["url"],
+                    "callback_type": callback["callback_type"],
+                    "secret": callback["signing_secret"],
+                    "previous_expires": callback.get("previous_secret_expires"),
+                }
+            )
     pay = _api(request, access, "pay")
     for mode, mode_name in MODES.items():
         try:
@@ -131,33 +140,45 @@ async def show_signing_secrets(
 
 
 @router.post("/rotate")
-async def rotate_webhook_secret(
+async def rotate_signing_secret(
     request: Request,
     service_id: uuid.UUID,
     admin: SignedInAdmin,
     session: DbSession,
     _: CsrfProtected,
+    callback_type: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "",
     webhook_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """A new signing secret for one Pay webhook."""
+    """A new signing secret for one Notify callback (`callback_type`) or one Pay webhook (`mode`, `webhook_id`)."""
     access = await _admin_access(session, admin, service_id)
-    if mode not in MODES or not webhook_id:
+    service_path = f"/internal/services/{access.service.id}"
+    if callback_type:
+        component, path = "notify", f"{service_path}/callbacks/{callback_type}/rotate_secret"
+        action, target_type, target_id = "callback.secret_rotated", "callback", callback_type
+    elif mode in MODES and webhook_id:
+        component, path = "pay", f"{service_path}/accounts/{mode}/webhooks/{webhook_id}/rotate_secret"
+        action, target_type, target_id = "webhook.secret_rotated", "webhook", webhook_id
+    else:
         raise PageError(status_code=404)
-    path = f"/internal/services/{access.service.id}/accounts/{mode}/webhooks/{webhook_id}/rotate_secret"
-    answer = await _api(request, access, "pay").call("POST", path)
+    answer = await _api(request, access, component).call("POST", path)
     if answer.status == 404:
         raise PageError(status_code=404)
     if not answer.ok:
         raise PageError(status_code=503)
+    details = (
+        {"callback_type": callback_type, "url": answer.body.get("url")}
+        if callback_type
+        else {"mode": mode, "callback_url": answer.body.get("callback_url")}
+    )
     await audit.record(
         session,
         actor=admin.actor,
-        action="webhook.secret_rotated",
-        target_type="webhook",
-        target_id=webhook_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
         service_id=access.service.id,
         organisation_id=access.organisation.id,
-        details={"mode": mode, "callback_url": answer.body.get("callback_url")},
+        details=details,
     )
     return RedirectResponse(f"/console/services/{service_id}/settings/signing-secrets?rotated=1", status_code=303)

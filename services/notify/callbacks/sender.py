@@ -13,7 +13,7 @@ restarts, and the sweep re-queues a row whose job was lost.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -62,7 +62,9 @@ def headers(delivery: Delivery, config: CallbackConfig, body: bytes) -> dict[str
         "Content-Type": "application/json",
         "Authorization": f"Bearer {config.bearer_token}",
         "X-Notify-Timestamp": str(timestamp),
-        "X-Notify-Signature": sign(body, [config.signing_secret], timestamp=timestamp),
+        "X-Notify-Signature": sign(
+            body, config.live_secrets(datetime.fromtimestamp(timestamp, UTC)), timestamp=timestamp
+        ),
         "X-Notify-Event-Id": str(delivery.id),
         "X-Notify-Attempt": str(delivery.attempt),
     }

@@ -1,5 +1,6 @@
 """The signing secrets page: a service's admins see which secrets sign Notify's callbacks and Pay's webhooks, by
-their ends; they can show them in full (audited) and rotate a webhook's secret (the old one signs on for a day).
+their ends; they can show them in full (audited) and rotate a callback's or a webhook's secret (the old one signs on
+for a day).
 The secrets come from the real notify and pay behind the gateway."""
 
 from __future__ import annotations
@@ -87,6 +88,15 @@ def test_admin_sees_shows_and_rotates_signing_secrets(
     [(_actor, details)] = audit_events(console_rig, "webhook.secret_rotated", service_id=str(service_id))[-1:]
     assert details == {"mode": "test", "callback_url": url}
     assert after["signing_secret"] not in str(details)
+
+    notify_rotated = browser.submit(page, action=f"{page}/rotate", callback_type="delivery_status")
+    assert notify_rotated.status_code == 303 and notify_rotated.headers["location"] == f"{page}?rotated=1"
+    [fresh] = run(_notify_row(notify_rig.notify_db, CallbackConfig, service_id))
+    assert fresh.signing_secret != callback.signing_secret
+    assert fresh.live_secrets(fresh.updated_at) == [fresh.signing_secret, callback.signing_secret]
+    [(_actor, details)] = audit_events(console_rig, "callback.secret_rotated", service_id=str(service_id))[-1:]
+    assert details == {"callback_type": "delivery_status", "url": "https://callbacks.example.gov.uk/status"}
+    assert browser.submit(page, action=f"{page}/rotate", callback_type="inbound_sms").status_code == 404  # none set
 
     missing = browser.submit(page, action=f"{page}/rotate", mode="test", webhook_id="0" * 26)
     assert missing.status_code == 404
