@@ -31,6 +31,7 @@ from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
 from services.identity.proving.endpoints import router as proving_pages
 from services.identity.proving.sources import build_sources
+from services.identity.sessions.breached import router as breached_pages
 from services.identity.sessions.endpoints import router as sign_in_pages
 from services.identity.sessions.store import SessionStore
 from services.identity.settings import IdentitySettings
@@ -117,6 +118,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 account_pages,
                 enrolment_pages,
                 recovery_pages,
+                breached_pages,
                 proving_pages,
                 logout_pages,
                 internal_router,

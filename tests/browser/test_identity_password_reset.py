@@ -95,3 +95,38 @@ async def test_reset_a_forgotten_password_in_english_then_in_welsh(
         assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl"
     finally:
         await welsh.close()
+
+
+async def test_a_leaked_password_is_changed_before_the_sign_in_goes_on_in_english_and_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    for language, texts in [
+        ("en", ("Email address", "Continue", "Password", "You need to change your password", "New password")),
+        ("cy", ("Cyfeiriad e-bost", "Parhau", "Cyfrinair", "Mae angen i chi newid eich cyfrinair", "Cyfrinair newydd")),
+    ]:
+        email_label, button, password_label, heading, new_label = texts
+        change = "Change your password" if language == "en" else "Newid eich cyfrinair"
+        person: Person = await asyncio.to_thread(identity_rig.person, "password1234")  # on the bundled list
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            params = rp.authorize_params(ui_locales=language, vtr='["Cl"]')
+            await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(params))
+            await _to_password_page(page, person.email, email_label, button)
+            await page.get_by_label(password_label, exact=True).fill(person.password)
+            await submit(page, button)
+            await _check(page, heading)
+            await page.get_by_label(new_label, exact=True).fill("short")
+            assert await submit(page, change) == 400
+            await _check(page, heading)  # with its error summary
+            chosen = f"a new unleaked passphrase {language} 4"
+            await page.get_by_label(new_label, exact=True).fill(chosen)
+            await page.locator("input[name=confirm]").fill(chosen)
+            await submit(page, change)
+            assert page.url.startswith(rp.redirect_uri), page.url
+            assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl"
+        finally:
+            await context.close()

@@ -95,11 +95,13 @@ class IdentityRig:
     def browser(self) -> Browser:
         return Browser(self.gateway_url)
 
-    def person(self) -> Person:
+    def person(self, password: str | None = None) -> Person:
+        """An account with an authenticator app; its password is the rig's unless `password` is given."""
         email = f"citizen-{uuid.uuid4().hex[:10]}@example.com"
         secret = totp.new_secret()
-        asyncio.run(_add_user(self.identity_db, email, self.password_hash, secret))
-        return Person(email, PASSWORD, secret)
+        password_hash = asyncio.run(hash_password(password)) if password else self.password_hash
+        asyncio.run(_add_user(self.identity_db, email, password_hash, secret))
+        return Person(email, password or PASSWORD, secret)
 
     def texting_person(self, phone: Phone) -> Person:
         """An account whose second factor is text messages to `phone`."""

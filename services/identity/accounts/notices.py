@@ -1,6 +1,7 @@
-"""Account notices (spec §9.1, §9.6): an email to the account's owner when the account is created or its password
-reset, so someone who did not do it learns of it. It goes in the language of the page that made the change, after
-the change has committed (a background task): a notice that cannot be sent is logged and changes nothing."""
+"""Account notices (spec §9.1, §9.3, §9.6): an email to the account's owner when the account is created or its
+password reset or changed, so someone who did not do it learns of it. It goes in the language of the page that made
+the change, after the change has committed (a background task): a notice that cannot be sent is logged and changes
+nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ NOTICES = {
         N_(
             "The password for your account was reset after a code was sent to this email address. Everywhere else "
             "that was signed in to your account has been signed out."
+        ),
+    ),
+    "password-changed": (
+        N_("Your GaaP password has been changed"),
+        N_(
+            "You signed in with a password that appears in lists of leaked passwords, and chose a new one. Everywhere "
+            "else that was signed in to your account has been signed out."
         ),
     ),
 }

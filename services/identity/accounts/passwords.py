@@ -77,6 +77,11 @@ def problem_with(password: str, email: str, breached: BreachedPasswords) -> str 
     return None
 
 
+def is_breached(password: str, breached: BreachedPasswords) -> bool:
+    """Whether the password is on the breached list (checked at sign-in too: the list may have grown, §9.3)."""
+    return normalise(password) in breached
+
+
 async def hash_password(password: str) -> str:
     return await run_in_threadpool(_hasher.hash, normalise(password))
 

@@ -10,7 +10,6 @@ prefetch never sends a text."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -23,14 +22,15 @@ from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import phones, totp
 from services.identity.accounts import repository as users
 from services.identity.accounts.models import SMS, User
-from services.identity.accounts.passwords import verify_password
+from services.identity.accounts.passwords import is_breached, verify_password
 from services.identity.accounts.texts import Entered, Sent, enter_code, text_code
 from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SECOND_FACTOR, SIGN_IN
-from services.identity.oidc.authorize import AuthorizationRequest
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
+from services.identity.sessions.breached import BREACHED_USER, CHANGE
+from services.identity.sessions.steps import after_password, reach_level
 from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
@@ -117,22 +117,13 @@ async def check_password(
     await op.counters.clear("password", email)
     if new_hash:
         await users.set_password_hash(db, user.id, new_hash)
-    await _reach_level(op, session, user.id, 1)
+    if is_breached(password, op.breached):
+        session.journey = {"email": email, BREACHED_USER: str(user.id)}
+        record(db, "breached_password_used", user_id=user.id)
+        return await go(op, session, CHANGE)  # signed in, but no level until the password is changed (§9.3)
+    await reach_level(op, session, user.id, 1)
     record(db, "signed_in", user_id=user.id, level="Cl")
-    return await go(op, session, _after_password(session))
-
-
-def _after_password(session: BrowserSession) -> str:
-    """Straight on when the waiting request needs only `Cl`; otherwise the second factor."""
-    if session.pending is not None and AuthorizationRequest.from_dict(session.pending).vector.strength == 1:
-        return CONTINUE
-    return SECOND_FACTOR
-
-
-async def _reach_level(op: Provider, session: BrowserSession, user_id: uuid.UUID, level: int) -> None:
-    """A level change: the session gets a new cookie id (the `sid` stays)."""
-    session.signed_in(str(user_id), level, time.time())
-    await op.sessions.rotate(session)
+    return await go(op, session, after_password(session))
 
 
 def _code_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -237,7 +228,7 @@ async def check_code(
 
 
 async def _second_factor_proven(op: Provider, db: AsyncSession, session: BrowserSession, user: User) -> Response:
-    await _reach_level(op, session, user.id, 2)
+    await reach_level(op, session, user.id, 2)
     record(db, "signed_in", user_id=user.id, level="Cl.Cm")
     return await go(op, session, CONTINUE)
 
