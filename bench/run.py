@@ -26,11 +26,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import delivery_bench, scaleout_bench, wrk
+from bench import delivery_bench, pay_bench, scaleout_bench, token_bench, wrk
 from bench.load import LoadMeter, Usage
 from bench.netns import permission_problem
 from bench.report import DISTURBED_CORES, Measured, RunSettings, Verdict, compare, render
-from bench.scenarios import COMPARISONS, DELIVERY_TARGET, SCALEOUT_TARGET, Expectations, Scenario, by_key
+from bench.scenarios import (
+    COMPARISONS,
+    DELIVERY_TARGET,
+    PAY_FLOW_TARGET,
+    SCALEOUT_TARGET,
+    TOKEN_TARGET,
+    Expectations,
+    Scenario,
+    by_key,
+)
 from bench.topology import MAX_TOKEN_SECONDS, Topology
 from gaap.settings import ComponentSettings
 
@@ -93,6 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (always kept on failure)")
     scaleout_bench.add_arguments(parser)
     delivery_bench.add_arguments(parser)
+    token_bench.add_arguments(parser)
+    pay_bench.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.patience, args.retries = "3s", "1s", 0.0, 0
@@ -235,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         elif problem := permission_problem():
             skipped_scaleout = f"Scale-out scenarios not run: {problem}."
             scenarios = [s for s in scenarios if s.target != SCALEOUT_TARGET]
-    standard = [s for s in scenarios if s.target not in (SCALEOUT_TARGET, DELIVERY_TARGET)]
+    apart = (SCALEOUT_TARGET, DELIVERY_TARGET, PAY_FLOW_TARGET, TOKEN_TARGET)
+    standard = [s for s in scenarios if s.target not in apart]
     layouts = [int(n) for n in args.gateway_workers.split(",") if n.strip()]
     if not layouts or any(n < 1 for n in layouts):
         raise SystemExit("--gateway-workers needs one or more positive counts, e.g. 2 or 2,1")
@@ -280,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     scaleout_lines: list[str] = []
     every_text_once = every_email_once = True
     delivery_lines: list[str] = []
+    token_lines: list[str] = []
+    every_token_counted = True
+    pay_lines: list[str] = []
+    every_payment_once = True
     ok = False
     try:
         if standard:
@@ -329,13 +345,34 @@ def main(argv: list[str] | None = None) -> int:
             args, scenarios, workdir / "delivery", log
         )
         problems += delivery_problems
+        token_lines, token_problems, every_token_counted = token_bench.run(
+            args,
+            scenarios,
+            workdir / "token",
+            log,
+            baseline_rps=next(
+                (m.result.rps for m in measured if m.scenario.key == "b" and not m.result.error_count), None
+            ),
+        )
+        problems += token_problems
+        pay_lines, pay_problems, every_payment_once = pay_bench.run(
+            args,
+            scenarios,
+            workdir / "pay-flow",
+            log,
+            baseline_rps=next(
+                (m.result.rps for m in measured if m.scenario.key == "b" and not m.result.error_count), None
+            ),
+        )
+        problems += pay_problems
         ok = True
     except KeyboardInterrupt:
         log("interrupted: every server has been stopped")
         return 130
     finally:
         failed = any(m.result.error_count for m in measured) or bool(warmup_failures)
-        failed = failed or not every_text_once or not every_email_once
+        failed = failed or not every_text_once or not every_email_once or not every_payment_once
+        failed = failed or not every_token_counted
         if ok and not failed and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
@@ -349,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = _summary(verdicts, settings.gateway_workers[0] if settings.gateway_workers else None)
     extra += scaleout_lines
     extra += delivery_lines
+    extra += token_lines
+    extra += pay_lines
     extra += _problems(problems, warmup_failures)
     args.output.write_text(render(settings, measured, verdicts, started, extra), encoding="utf-8")
     log(f"wrote {args.output} ({time.monotonic() - clock:.0f}s in all)")

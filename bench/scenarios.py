@@ -72,6 +72,12 @@ SCALEOUT_TARGET = "scaleout"
 #: The delivery topology (`bench.delivery_bench`): notify's workers, the SMTP sink and its receipts, measured apart.
 DELIVERY_TARGET = "delivery"
 
+#: The Pay full-flow topology (`bench.pay_bench`): the real pay behind the gateway, payers driving the pages.
+PAY_FLOW_TARGET = "pay-flow"
+
+#: The identity topology (`bench.token_bench`): the real identity behind the gateway, codes minted beforehand.
+TOKEN_TARGET = "token"
+
 #: Targets that are a gateway (one per worker count asked for), and what each routes notify's paths to.
 GATEWAY_TARGETS = ("gateway", "notify")
 
@@ -266,6 +272,36 @@ SCENARIOS += [
         expect_status=201,
         what="A CSV of email rows through the gateway's `POST /v2/notifications/bulk` with the workers running: "
         "seconds to the 201, then to every row at the sink and `delivered`.",
+    ),
+]
+
+SCENARIOS += [
+    Scenario(
+        key="pay-flow",
+        title="Pay full payment flow, through the gateway",
+        target=PAY_FLOW_TARGET,
+        path="/v1/payments",
+        method="POST",
+        expect_status=201,
+        what="Payments end to end through the gateway to the real pay (2 workers, PostgreSQL), as payers' browsers "
+        "without JavaScript make them: `POST /v1/payments` with a Pay key, the `next_url` token exchange, the card "
+        "page, the card form (sandbox success card), the confirm page, Confirm, and `/return` to the return_url; "
+        "completed payments a second (goal ≥ 300).",
+    ),
+]
+
+SCENARIOS += [
+    Scenario(
+        key="token",
+        title="identity token endpoint, through the gateway",
+        target=TOKEN_TARGET,
+        path="/token",
+        method="POST",
+        what="`POST /token` through the gateway to the real identity (2 workers, PostgreSQL, Redis), each request "
+        "with its own authorization code (minted beforehand at `/authorize` on a signed-in session, PKCE S256) and "
+        "its own `private_key_jwt` client assertion: the assertion's ES256 signature and claims verified, its `jti` "
+        "recorded, the code and verifier checked and the code claimed, an ES256 ID token signed, the access token "
+        "stored; tokens a second (goal ≥ 1,000).",
     ),
 ]
 

@@ -362,18 +362,22 @@ class Topology:
         self._start("notify", lambda port: [*serve, "--port", str(port)], env, "/readyz")
         asyncio.run(self._push_tenant())
 
-    async def _push_tenant(self) -> None:
+    async def _push_tenant(self, component: str = "notify", service_ids: list[uuid.UUID] | None = None) -> None:
+        """Deliver the pending pushes of `service_ids` (default: the seeded service) to `component`, which must
+        be running under that name, as the gateway's outbox delivers them; each service must arrive."""
         assert self.settings is not None
         assert self.seeded is not None
         db = Database(self.settings.database_url, pool_size=1)
-        pusher = Pusher(db, {"notify": self.url("notify")}, self.settings.principal_signer())
+        pusher = Pusher(db, {component: self.url(component)}, self.settings.principal_signer())
         try:
-            outcome = await pusher.deliver_pending(self.seeded.service_id)
+            for service_id in service_ids or [self.seeded.service_id]:
+                outcome = await pusher.deliver_pending(service_id)
+                if outcome.get("delivered") != 1:
+                    log = self.children[component].log_tail()
+                    raise RuntimeError(f"the tenant did not reach {component}: {outcome}\n{log}")
         finally:
             await pusher.close()
             await db.dispose()
-        if outcome.get("delivered") != 1:
-            raise RuntimeError(f"the tenant did not reach notify: {outcome}\n{self.children['notify'].log_tail()}")
 
     def make_email_template(self, gateway: str) -> str:
         """The email template of the send scenario, made through the gateway with the template-managing key, as a
@@ -387,25 +391,30 @@ class Topology:
             self.email_template_id = made.json()["id"]
         return self.email_template_id
 
-    def start_gateway(self, workers: int, upstream: str = "insert") -> str:
+    def start_gateway(self, workers: int, upstream: str = "insert", extra_env: dict[str, str] | None = None) -> str:
         """Start a gateway with `workers` uvicorn workers, exactly as `gaap serve gateway` runs it, routing notify's
-        paths to `upstream` ("insert", the bench upstream, or "notify", the real one); returns its target name
-        (`gateway_target`). Several gateways run side by side, idle when not measured, so scenarios on different
-        layouts can be measured back to back."""
+        paths to `upstream` ("insert", the bench upstream, or "notify", the real one), or pay's paths when
+        `upstream` is "pay" (the real pay), or identity's when it is "identity" (the real identity); returns its
+        target name (`gateway_target`). Several gateways run side by side, idle when not measured, so scenarios on
+        different layouts can be measured back to back. `extra_env`:
+        more `GATEWAY_*` settings (a load balancer's address in `GATEWAY_TRUSTED_PROXIES`, say)."""
         assert self.settings is not None
         settings = self.settings
         name = gateway_target(workers, upstream)
+        # Components not measured get closed ports, so a stray request fails fast instead of reaching something else.
+        urls = {component: f"http://127.0.0.1:{free_port()}" for component in ("notify", "pay", "identity")}
+        urls[upstream if upstream in ("pay", "identity") else "notify"] = self.url(upstream)
         env = {
             "GATEWAY_DATABASE_URL": settings.database_url,
-            "GATEWAY_NOTIFY_URL": self.url(upstream),
-            # Not measured: closed ports, so a stray request fails fast instead of reaching something else.
-            "GATEWAY_PAY_URL": f"http://127.0.0.1:{free_port()}",
-            "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{free_port()}",
+            "GATEWAY_NOTIFY_URL": urls["notify"],
+            "GATEWAY_PAY_URL": urls["pay"],
+            "GATEWAY_IDENTITY_URL": urls["identity"],
             "GATEWAY_PRINCIPAL_KEYS": settings.principal_keys.get_secret_value(),
             "GATEWAY_KEY_ENCRYPTION_KEYS": settings.key_encryption_keys.get_secret_value(),
             "GATEWAY_KEY_HASH_PEPPER": settings.key_hash_pepper.get_secret_value(),
             "GATEWAY_PAY_KEY_CHECKSUM_SECRET": settings.pay_key_checksum_secret.get_secret_value(),
             "GATEWAY_CSRF_SECRET": settings.csrf_secret.get_secret_value(),
+            **(extra_env or {}),
         }
         serve = [sys.executable, "-m", "gaap.cli.main", "serve", "gateway", "--workers", str(workers)]
         self._start(name, lambda port: [*serve, "--port", str(port)], env, "/healthz")

@@ -113,10 +113,13 @@ def run(
     duration: float,
     timeout: float = 5.0,
     statuses: bool = False,
+    script: Path = SCRIPT,
+    script_env: dict[str, str] | None = None,
 ) -> WrkResult:
     """One wrk run; the request is handed to request.lua through the environment (never on the command line,
     where a bearer token would show in `ps`). `statuses` records what failed answers said, at a cost to wrk's
-    speed: for warm-ups only."""
+    speed: for warm-ups only. `script`: another script, which must print the same `BENCH-RESULT` line;
+    `script_env`: what it reads from the environment."""
     threads = min(threads, connections)
     argv = [
         find_wrk(),
@@ -126,7 +129,7 @@ def run(
         f"--timeout={timeout:g}s",
         "--latency",
         "-s",
-        str(SCRIPT),
+        str(script),
         url,
     ]
     env = dict(os.environ)
@@ -136,6 +139,7 @@ def run(
             "BENCH_BODY": body.decode(),
             "BENCH_AUTHORIZATION": authorization or "",
             "BENCH_STATUSES": "1" if statuses else "",
+            **(script_env or {}),
         }
     )
     done = subprocess.run(
@@ -147,7 +151,7 @@ def run(
         check=False,
         preexec_fn=die_with_parent(),  # a SIGKILLed harness leaves no wrk behind
     )
-    command = " ".join(a if a != str(SCRIPT) else "bench/request.lua" for a in argv[1:])
+    command = " ".join(a if a != str(script) else f"bench/{script.name}" for a in argv[1:])
     command = "wrk " + command + (" (with a Notify JWT)" if authorization else "")
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed with status {done.returncode}:\n{done.stdout}\n{done.stderr}")
