@@ -6,6 +6,11 @@ SQLite needs care to be safe under concurrency (see docs/kernel.md):
   write sessions, so two writers queue on the database lock instead of failing half-way ("database is locked"),
   and a plain deferred `BEGIN` for read-only sessions, which never block writers under WAL.
 SQLite ignores `SELECT ... FOR UPDATE`; `BEGIN IMMEDIATE` is what serialises read-modify-write there.
+
+PostgreSQL connections are checked before each checkout, so one that died while idle in the pool (the database
+restarted) is replaced instead of failing a request. SQLAlchemy's `pool_pre_ping` does that on asyncpg with three
+round trips (BEGIN, an empty statement, ROLLBACK: a transaction for pgbouncer's transaction mode, which the
+platform does not use); `_install_asyncpg_ping` does it with one `SELECT 1`.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -50,6 +57,17 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+def _install_asyncpg_ping(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # Runs inside SQLAlchemy's greenlet, so the driver's coroutine can be awaited; a DisconnectionError makes
+        # the pool throw this connection away and check out another (up to three times).
+        try:
+            await_only(dbapi_connection.driver_connection.execute("SELECT 1"))  # the simple protocol: one round trip
+        except Exception as exc:
+            raise DisconnectionError(f"the pooled connection is gone: {exc!r}") from exc
+
+
 class Database:
     """One component's database: an engine and the two kinds of session it hands out.
 
@@ -75,7 +93,6 @@ class Database:
             # the process's concurrency instead (`<PREFIX>_DB_POOL_SIZE`).
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = 0
-            kwargs["pool_pre_ping"] = True
             kwargs["pool_recycle"] = 1800
         if url.endswith(":memory:"):
             kwargs.pop("pool_size", None)
@@ -83,6 +100,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.sqlite:
             _install_sqlite_hooks(self.engine)
+        else:
+            _install_asyncpg_ping(self.engine)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._reader = async_sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False, autoflush=False

@@ -164,6 +164,21 @@ async def test_guid_round_trips_and_filters(db: Database) -> None:
 # Sessions -----------------------------------------------------------------------------------------------------
 
 
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_at_checkout(postgres_url: str) -> None:
+    db, admin = Database(postgres_url, pool_size=1), Database(postgres_url, pool_size=1)
+    try:
+        async with db.read_session() as session:
+            backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with admin.read_session() as session:  # the pool's one connection is idle in it: end it from outside
+            await session.execute(text(f"SELECT pg_terminate_backend({int(backend)})"))
+        async with db.read_session() as session:  # checked with one round trip, found dead, replaced
+            again = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != backend
+    finally:
+        await db.dispose()
+        await admin.dispose()
+
+
 async def test_write_session_commits_on_success(db: Database) -> None:
     async with db.write_session() as session:
         session.add(Thing(name="kept"))
