@@ -7,8 +7,8 @@ queues the row and waits; one drain task per process takes everything queued so 
 request is written at once, and under load a batch is whatever arrived while the previous one was committing, so
 batches grow with concurrency and latency stays about one commit.
 
-The drain keeps one connection of the pool for itself: checking one out per batch would cost the pool's pre-ping
-(two round trips on asyncpg) every time. Without the pre-ping, a held connection may have died while idle (the
+The drain keeps one connection of the pool for itself: checking one out per batch would cost the pool's check
+(a round trip) every time. Without that check, a held connection may have died while idle (the
 database restarted): a batch whose connection turns out dead is written again, once, on a fresh one.
 
 A batch that fails is retried row by row, so one bad row fails only its own request. `after_commit` runs with the
@@ -37,8 +37,8 @@ T = TypeVar("T")
 
 
 class HeldConnection:
-    """A connection a drain task keeps for itself, so that a batch costs no checkout and no pre-ping (two round
-    trips on asyncpg). Without the pre-ping, the connection may have died while idle (the database restarted): a
+    """A connection a drain task keeps for itself, so that a batch costs no checkout and no check (a round
+    trip). Without that check, the connection may have died while idle (the database restarted): a
     transaction whose connection turns out dead is run again, once, on a fresh one."""
 
     def __init__(self, db: Database) -> None:

@@ -1,9 +1,9 @@
 """Coalescing: small units of work submitted by concurrent tasks, done together in one transaction.
 
-A worker process runs dozens of jobs at once, and each used to take a pooled connection (and its pre-ping: two
-round trips on asyncpg), open a transaction, run one short statement and commit, several times per job. A
+A worker process runs dozens of jobs at once, and each used to take a pooled connection (and its check at checkout: a
+round trip), open a transaction, run one short statement and commit, several times per job. A
 `Coalescer` takes what concurrent tasks `submit` and hands everything queued so far to one function that does it
-in one session, on a connection the coalescer keeps (`HeldConnection`: no checkout, no pre-ping): one transaction,
+in one session, on a connection the coalescer keeps (`HeldConnection`: no checkout, no check): one transaction,
 statements that each cover the whole batch where the work allows (an `UPDATE ... WHERE id IN (...)`), one commit.
 As with `GroupCommit`, nothing waits for a timer: a lone item is
 done at once, and under load a batch is whatever arrived while the previous one was being written, so batches grow
