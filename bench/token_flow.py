@@ -61,9 +61,13 @@ SUBJECT_PREFIX = "urn:fdc:gov.uk:2022:"
 ASSERTION_LIFETIME = 900
 #: `/authorize` requests in flight while minting codes.
 MINT_CONCURRENCY = 16
-#: The gateway's per-address limit of paths without a key (600 a minute by default) would refuse the load, which
-#: comes from one address: raised, so the limiter still runs (one Redis script per request) but never refuses.
-GATEWAY_LIMITS = {"GATEWAY_ANONYMOUS_RATE_PER_MINUTE": "100000000", "GATEWAY_ANONYMOUS_BURST": "1000000"}
+#: The gateway's per-address limit of relying parties' back-channel calls (60,000 a minute by default: one busy
+#: department's servers) would refuse a load meant to stand for many relying parties and comes from one address:
+#: raised, so the limiter still runs (one Redis script per request) but never refuses.
+GATEWAY_LIMITS = {
+    "GATEWAY_OAUTH_BACK_CHANNEL_RATE_PER_MINUTE": "100000000",
+    "GATEWAY_OAUTH_BACK_CHANNEL_BURST": "1000000",
+}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SIGN_IN, PASSWORD, SECURITY_CODE = "/identity/sign-in", "/identity/sign-in/password", "/identity/sign-in/security-code"
 

@@ -4,7 +4,9 @@
   `min(ceil(rate_limit / 3) + 1, 1000)` (notify spec §11.1). Redis down: fail open, with a log line and a metric.
 - Pay: per account (service, mode) buckets for create, capture, other POSTs and each other method, by tier
   (pay spec §4.4). Redis down: each process falls back to its own limits (5 POST/s, 25 other/s).
-- Paths without a key: per client address. Redis down: notify fails open, pay falls back, identity fails closed.
+- Paths without a key: per client address, with limits of their own for providers' receipts and for relying
+  parties' `/token` and `/userinfo` calls (each the work of many citizens from a few servers). Redis down: notify
+  fails open, pay falls back, identity fails closed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from prometheus_client import Counter
 from gaap.principal import Principal
 from gaap.ratelimit import Decision, GcraLimiter, Limit, LocalGcraLimiter, RateLimiterUnavailable
 from gateway.auth.credentials import ServiceEntry
-from gateway.routing import Auth, Route, is_provider_webhook
+from gateway.routing import Auth, Route, is_oauth_back_channel, is_provider_webhook
 from gateway.settings import GatewaySettings
 
 log = structlog.get_logger("gateway.limits")
@@ -70,6 +72,9 @@ class RatePolicies:
         self.provider_webhooks = Limit(
             count=settings.provider_webhook_rate_per_minute, period=60.0, burst=settings.provider_webhook_burst
         )
+        self.oauth_back_channel = Limit(
+            count=settings.oauth_back_channel_rate_per_minute, period=60.0, burst=settings.oauth_back_channel_burst
+        )
         self.pay_fallback_post = Limit(
             count=settings.pay_fallback_post_per_second,
             period=1.0,
@@ -96,6 +101,8 @@ class RatePolicies:
             return await self._pay(method, path, principal, service)
         if is_provider_webhook(path):
             return await self._anonymous(route, f"ip:notify-webhooks:{client_ip}", self.provider_webhooks)
+        if route.component == "identity" and is_oauth_back_channel(path):
+            return await self._anonymous(route, f"ip:identity-back-channel:{client_ip}", self.oauth_back_channel)
         return await self._anonymous(route, f"ip:{route.component}:{client_ip}", self.anonymous)
 
     async def _notify(self, method: str, path: str, principal: Principal, service: ServiceEntry | None) -> Outcome:

@@ -47,6 +47,7 @@ _PAY_PAGE_PREFIXES = ("/secure", "/card_details/", "/check_card/", "/return/", "
 _IDENTITY_API_EXACT = {"/token", "/userinfo", "/trustmark"}
 _IDENTITY_PAGE_EXACT = {"/authorize", "/logout"}
 _NOTIFY_WEBHOOKS = ("/notifications/sms/", "/notifications/email/", "/notifications/letter/")
+_OAUTH_BACK_CHANNEL = {"/token", "/userinfo"}
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -57,6 +58,11 @@ def _under(path: str, prefix: str) -> bool:
 def is_provider_webhook(path: str) -> bool:
     """A provider's delivery receipt or inbound text, posted to notify (rate-limited as such, see `limits`)."""
     return path.startswith(_NOTIFY_WEBHOOKS)
+
+
+def is_oauth_back_channel(path: str) -> bool:
+    """A relying party's server calling identity's token or userinfo endpoint (rate-limited as such, see `limits`)."""
+    return path.rstrip("/") in _OAUTH_BACK_CHANNEL
 
 
 def match_path(path: str) -> Route | None:

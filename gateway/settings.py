@@ -80,6 +80,11 @@ class GatewaySettings(ComponentSettings):
     #: a few addresses, so the pages' limit would throttle delivery itself. Notify checks their credentials.
     provider_webhook_rate_per_minute: int = 120_000
     provider_webhook_burst: int = 5_000
+    #: Per-IP limits for a relying party's back-channel calls to identity (`/token`, `/userinfo`): one per citizen
+    #: signing in, from the few addresses of a department's servers, so the pages' limit (10 a second) would cap a
+    #: whole service's sign-ins. Each carries the client's own credential, which identity checks.
+    oauth_back_channel_rate_per_minute: int = 60_000
+    oauth_back_channel_burst: int = 2_000
     #: Pay's per-process fallback when Redis is unreachable (pay spec §4.4).
     pay_fallback_post_per_second: int = 5
     pay_fallback_other_per_second: int = 25

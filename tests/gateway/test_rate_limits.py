@@ -99,12 +99,20 @@ def test_pay_low_tier_429(fresh_gateway, rig: GatewayRig, redis) -> None:  # typ
 
 
 def test_anonymous_paths_are_limited_per_address(fresh_gateway, redis) -> None:  # type: ignore[no-untyped-def]
-    with fresh_gateway(anonymous_rate_per_minute=60, anonymous_burst=2) as url:
+    with fresh_gateway(
+        anonymous_rate_per_minute=60,
+        anonymous_burst=2,
+        oauth_back_channel_rate_per_minute=60,
+        oauth_back_channel_burst=3,
+    ) as url:
+        # A relying party's server: its own bucket, not the pages' (one call per citizen signing in).
         assert [httpx.post(f"{url}/token").status_code for _ in range(2)] == [200, 200]
+        assert httpx.get(f"{url}/userinfo").status_code == 200
         oauth = httpx.post(f"{url}/token")
         assert oauth.status_code == 429
         assert oauth.json()["error"] == "temporarily_unavailable"
         assert oauth.headers["retry-after"]
+        assert [httpx.get(f"{url}/authorize").status_code for _ in range(3)] == [200, 200, 429]  # the pages' limit
         # Pay's open API has its own bucket and answers in Pay's format.
         assert httpx.post(f"{url}/v1/auth").status_code == 200
 
