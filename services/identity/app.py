@@ -15,6 +15,7 @@ from gaap.pages import Pages
 from services.identity.accounts.codes import Counters, OneTimeCodes
 from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
+from services.identity.accounts.lost_factor import router as lost_factor_pages
 from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
 from services.identity.accounts.recovery import router as recovery_pages
@@ -118,6 +119,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 account_pages,
                 enrolment_pages,
                 recovery_pages,
+                lost_factor_pages,
                 breached_pages,
                 proving_pages,
                 logout_pages,

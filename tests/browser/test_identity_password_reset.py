@@ -5,13 +5,15 @@ axe finds no WCAG 2.2 AA violation on any page, error pages included."""
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import urlencode
 
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.browser.test_identity_pages import _check, _rp, _tokens, callback_url  # noqa: F401  (fixture)
-from tests.browser.test_pages_browser import console_errors, submit
+from services.identity.accounts import totp
+from tests.browser.test_identity_pages import SECRET, _check, _rp, _tokens, callback_url  # noqa: F401  (fixture)
+from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import CODE_TEMPLATE, IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
 from tests.identity.support import Person
@@ -128,5 +130,60 @@ async def test_a_leaked_password_is_changed_before_the_sign_in_goes_on_in_englis
             await submit(page, change)
             assert page.url.startswith(rp.redirect_uri), page.url
             assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl"
+        finally:
+            await context.close()
+
+
+async def test_replace_a_lost_authenticator_app_in_english_then_in_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    english = ("Email address", "Continue", "Password", "I cannot use my authenticator app",
+               "Change how you get security codes", "Send the code", "Check your email", "Enter the 6-digit code",
+               "Authenticator app for a phone or tablet", "Set up an authenticator app",
+               "Enter the 6-digit security code shown in the app")  # fmt: skip
+    welsh = ("Cyfeiriad e-bost", "Parhau", "Cyfrinair", "Ni allaf ddefnyddio fy ap dilysu",
+             "Newid sut rydych yn cael codau diogelwch", "Anfon y cod", "Gwiriwch eich e-bost", "Rhowch y cod 6 digid",
+             None, None, None)  # fmt: skip
+    sent = 0
+    for language, texts in (("en", english), ("cy", welsh)):
+        email_label, button, password_label, lost, heading, send, check, code_label, app, app_heading, app_code = texts
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            params = rp.authorize_params(ui_locales=language)
+            await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(params))
+            await _to_password_page(page, person.email, email_label, button)
+            await page.get_by_label(password_label, exact=True).fill(person.password)
+            await submit(page, button)
+            await page.get_by_role("link", name=lost).click()
+            await _check(page, heading)
+            await submit(page, send)
+            await _check(page, check)
+            sent += 1
+            await page.get_by_label(code_label).fill("000000")
+            assert await submit(page, button) == 400
+            await _check(page, check)  # with its error summary
+            await page.get_by_label(code_label).fill(await _code(identity_rig, person.email, 2 * sent - 1))
+            await submit(page, button)
+            if app is None:  # the enrolment pages that follow are walked in Welsh with account creation
+                assert page.url.endswith("/identity/recover/second-factor"), page.url
+                await assert_accessible(page)
+                break
+            await _check(page, "How do you want to get security codes?")
+            await page.get_by_label(app).check()
+            await submit(page, button)
+            await _check(page, app_heading)
+            found = SECRET.search(await page.locator("strong").last.inner_text())
+            assert found, await page.content()
+            key = found.group(1).replace(" ", "")
+            await page.get_by_label(app_code).fill(totp.code_at(key, int(time.time()) // 30))
+            await submit(page, button)
+            assert page.url.startswith(rp.redirect_uri), page.url
+            assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl.Cm"
+            person.totp_secret, person.last_counter = key, int(time.time()) // 30
         finally:
             await context.close()

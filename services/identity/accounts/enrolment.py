@@ -1,6 +1,6 @@
 """Setting up a second factor (spec §9.1, §9.6): choose an authenticator app or text messages, then prove it with a
 code. The same pages serve two journeys, each under its own path: creating an account (`/identity/create/…`) and
-replacing a lost second factor (`/identity/recover/…`, `recovery.py`). A journey says who is enrolling and what
+replacing a lost second factor (`/identity/recover/…`, `lost_factor.py`). A journey says who is enrolling and what
 happens once the factor is proven (`Enrolment`).
 
 A mobile number is normalised to E.164 in the allowed countries (`phones.py`) and proven with a texted code; the

@@ -29,6 +29,13 @@ NOTICES = {
             "else that was signed in to your account has been signed out."
         ),
     ),
+    "second-factor-changed": (
+        N_("You have changed how you get GaaP security codes"),
+        N_(
+            "The way you get security codes for your account was changed after a code was sent to this email "
+            "address. Everywhere else that was signed in to your account has been signed out."
+        ),
+    ),
 }
 ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")
 

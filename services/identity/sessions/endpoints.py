@@ -37,6 +37,8 @@ router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, t
 PASSWORD = SIGN_IN + "/password"
 RESEND = SECOND_FACTOR + "/resend"
 SMS_PURPOSE = "sign-in-phone"
+#: Where someone who cannot use their second factor any more replaces it (`accounts/lost_factor.py`).
+LOST_FACTOR = "/identity/recover"
 LOCKED = "identity/locked.html"
 WRONG = N_("Enter the correct email address and password")
 
@@ -131,6 +133,7 @@ def _code_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
         "heading": N_("Enter the security code from your authenticator app"),
         "paragraphs": [N_("Open the authenticator app you set up for this account to get your 6-digit code.")],
         "fields": [CODE_FIELD],
+        "links": [{"href": LOST_FACTOR, "text": N_("I cannot use my authenticator app")}],
         "errors": errors or [],
     }
 
@@ -142,7 +145,10 @@ def _text_form(user: User, errors: list[dict[str, str]] | None = None) -> dict[s
         "paragraphs": [N_("We have texted you a 6-digit security code. The code expires after 15 minutes.")],
         "ending": phones.ending(user.phone_number),
         "fields": [CODE_FIELD],
-        "links": [{"href": RESEND, "text": N_("Send the code again")}],
+        "links": [
+            {"href": RESEND, "text": N_("Send the code again")},
+            {"href": LOST_FACTOR, "text": N_("I no longer have access to this phone")},
+        ],
         "errors": errors or [],
     }
 
