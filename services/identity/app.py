@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from gaap.pages import Pages
+from services.identity.accounts.change_email import router as change_email_pages
 from services.identity.accounts.codes import Counters, OneTimeCodes
 from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
@@ -120,6 +121,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 enrolment_pages,
                 recovery_pages,
                 lost_factor_pages,
+                change_email_pages,
                 breached_pages,
                 proving_pages,
                 logout_pages,

@@ -36,6 +36,13 @@ NOTICES = {
             "address. Everywhere else that was signed in to your account has been signed out."
         ),
     ),
+    "email-changed": (
+        N_("The email address of your GaaP account has been changed"),
+        N_(
+            "Your account now uses a different email address, proven with a code sent to it. We will not send "
+            "anything more about your account to this address."
+        ),
+    ),
 }
 ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")
 

@@ -1,0 +1,79 @@
+"""The account page in Chromium (spec §9.6): changing the email address, with the code sent to the new address,
+in English then in Welsh; axe finds no WCAG 2.2 AA violation on any page, the error summary and the success banner
+included."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.browser.test_identity_pages import _check, _rp, callback_url  # noqa: F401  (fixture)
+from tests.browser.test_identity_password_reset import _code
+from tests.browser.test_pages_browser import submit
+from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
+from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.support import Person
+from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
+
+TEXTS = {
+    "en": {
+        "email": "Email address", "password": "Password", "code": "Security code", "continue": "Continue",
+        "account": "Your account", "change": "Change", "heading": "Change your email address",
+        "new": "New email address", "send": "Send the code", "check": "Check your email",
+        "enter": "Enter the 6-digit code", "changed": "Your email address has been changed.",
+    },
+    "cy": {
+        "email": "Cyfeiriad e-bost", "password": "Cyfrinair", "code": "Cod diogelwch", "continue": "Parhau",
+        "account": "Eich cyfrif", "change": "Newid", "heading": "Newid eich cyfeiriad e-bost",
+        "new": "Cyfeiriad e-bost newydd", "send": "Anfon y cod", "check": "Gwiriwch eich e-bost",
+        "enter": "Rhowch y cod 6 digid", "changed": "Mae eich cyfeiriad e-bost wedi cael ei newid.",
+    },
+}  # fmt: skip
+
+
+async def test_change_the_email_address_in_english_then_in_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    for language, text in TEXTS.items():
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(
+                identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params(ui_locales=language))
+            )
+            await page.get_by_label(text["email"]).fill(person.email)
+            await submit(page, text["continue"])
+            await page.get_by_label(text["password"], exact=True).fill(person.password)
+            await submit(page, text["continue"])
+            await page.get_by_label(text["code"]).fill(person.next_code())
+            await submit(page, text["continue"])
+            assert page.url.startswith(rp.redirect_uri), page.url
+            await page.goto(identity_rig.gateway_url + "/identity/account")
+            await _check(page, text["account"])
+            await page.get_by_role("link", name=text["change"]).click()
+            await _check(page, text["heading"])
+            await page.get_by_label(text["new"]).fill(person.email)
+            assert await submit(page, text["send"]) == 400
+            await _check(page, text["heading"])  # with its error summary: the address already in use
+            new = f"{language}-{uuid.uuid4().hex[:8]}@example.com"
+            await page.get_by_label(text["new"]).fill(new)
+            await submit(page, text["send"])
+            await _check(page, text["check"])
+            await page.get_by_label(text["enter"]).fill(await _code(identity_rig, new, 1))
+            await submit(page, text["continue"])
+            await _check(page, text["account"])
+            assert text["changed"] in await page.locator(".govuk-notification-banner").inner_text()
+            assert new in await page.locator(".govuk-summary-list").inner_text()
+            person.email = new
+        finally:
+            await context.close()
