@@ -13,6 +13,8 @@ from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from gaap.pages import Pages
 from services.identity.accounts.change_email import router as change_email_pages
+from services.identity.accounts.change_factor import router as change_factor_pages
+from services.identity.accounts.change_password import router as change_password_pages
 from services.identity.accounts.codes import Counters, OneTimeCodes
 from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
@@ -122,6 +124,8 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 recovery_pages,
                 lost_factor_pages,
                 change_email_pages,
+                change_password_pages,
+                change_factor_pages,
                 breached_pages,
                 proving_pages,
                 logout_pages,

@@ -1,6 +1,6 @@
-"""The account page in Chromium (spec §9.6): changing the email address, with the code sent to the new address,
-in English then in Welsh; axe finds no WCAG 2.2 AA violation on any page, the error summary and the success banner
-included."""
+"""The account page in Chromium (spec §9.6): changing the email address, with the code sent to the new address, and
+the password page with a wrong current password, in English then in Welsh; axe finds no WCAG 2.2 AA violation on
+any page, the error summaries and the success banner included."""
 
 from __future__ import annotations
 
@@ -24,15 +24,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sql
 TEXTS = {
     "en": {
         "email": "Email address", "password": "Password", "code": "Security code", "continue": "Continue",
-        "account": "Your account", "change": "Change", "heading": "Change your email address",
+        "account": "Your account", "change": "Change email address", "heading": "Change your email address",
         "new": "New email address", "send": "Send the code", "check": "Check your email",
         "enter": "Enter the 6-digit code", "changed": "Your email address has been changed.",
+        "change password": "Change password", "password heading": "Change your password",
+        "current": "Current password",
     },
     "cy": {
         "email": "Cyfeiriad e-bost", "password": "Cyfrinair", "code": "Cod diogelwch", "continue": "Parhau",
-        "account": "Eich cyfrif", "change": "Newid", "heading": "Newid eich cyfeiriad e-bost",
+        "account": "Eich cyfrif", "change": "Newid cyfeiriad e-bost", "heading": "Newid eich cyfeiriad e-bost",
         "new": "Cyfeiriad e-bost newydd", "send": "Anfon y cod", "check": "Gwiriwch eich e-bost",
         "enter": "Rhowch y cod 6 digid", "changed": "Mae eich cyfeiriad e-bost wedi cael ei newid.",
+        "change password": "Newid cyfrinair", "password heading": "Newid eich cyfrinair",
+        "current": "Cyfrinair presennol",
     },
 }  # fmt: skip
 
@@ -75,5 +79,10 @@ async def test_change_the_email_address_in_english_then_in_welsh(
             assert text["changed"] in await page.locator(".govuk-notification-banner").inner_text()
             assert new in await page.locator(".govuk-summary-list").inner_text()
             person.email = new
+            await page.get_by_role("link", name=text["change password"]).click()
+            await _check(page, text["password heading"])
+            await page.get_by_label(text["current"]).fill("not the password")
+            assert await submit(page, text["password heading"]) == 400
+            await _check(page, text["password heading"])  # with its error summary
         finally:
             await context.close()

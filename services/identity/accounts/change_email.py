@@ -13,43 +13,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
+from services.identity.accounts.access import ACCOUNT, CHANGED, fully_signed_in, not_signed_in
 from services.identity.accounts.codes import CodeCheck
-from services.identity.accounts.models import User
 from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
-from services.identity.deps import Op, Provider
+from services.identity.deps import Op
 from services.identity.events import record
 from services.identity.i18n import N_
-from services.identity.oidc.authorization import SECOND_FACTOR, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
-from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
-ACCOUNT = "/identity/account"
 CHANGE_EMAIL = ACCOUNT + "/change-email"
 CHECK_EMAIL = CHANGE_EMAIL + "/check-email"
 PURPOSE = "change-email"
 FORM = "identity/form.html"
 LOCKED = "identity/locked.html"
-#: The journey key of the account page's one-off success message.
-CHANGED = "account_changed"
-
-
-async def _fully_signed_in(op: Provider, request: Request, db: AsyncSession) -> tuple[BrowserSession, User | None]:
-    """The session, and its user when it is signed in at `Cl.Cm`."""
-    session = await op.sessions.load_or_new(request)
-    user = await users.by_id(db, session.user_id) if session.user_id and session.level >= 2 else None
-    return session, user
-
-
-async def _not_signed_in(op: Provider, session: BrowserSession) -> Response:
-    return await go(op, session, SECOND_FACTOR if session.user_id else SIGN_IN)
 
 
 def _email_form(value: str = "", errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -74,9 +57,9 @@ def _email_form(value: str = "", errors: list[dict[str, str]] | None = None) -> 
 @router.get(CHANGE_EMAIL)
 async def change_email_page(request: Request, op: Op, db: DbSession) -> Response:
     """The new address."""
-    session, user = await _fully_signed_in(op, request, db)
+    session, user = await fully_signed_in(op, request, db)
     if user is None:
-        return await _not_signed_in(op, session)
+        return await not_signed_in(op, session)
     return await page(op, request, session, FORM, _email_form(session.journey.get("new_email", "")))
 
 
@@ -84,9 +67,9 @@ async def change_email_page(request: Request, op: Op, db: DbSession) -> Response
 async def send_code(
     request: Request, op: Op, db: DbSession, _: CsrfProtected, email: Annotated[str, Form()] = ""
 ) -> Response:
-    session, user = await _fully_signed_in(op, request, db)
+    session, user = await fully_signed_in(op, request, db)
     if user is None:
-        return await _not_signed_in(op, session)
+        return await not_signed_in(op, session)
     address = valid_email(email)
     problem = None
     if address is None:
@@ -131,9 +114,9 @@ def _check_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
 @router.get(CHECK_EMAIL)
 async def check_email_page(request: Request, op: Op, db: DbSession) -> Response:
     """Enter the code sent to the new address."""
-    session, user = await _fully_signed_in(op, request, db)
+    session, user = await fully_signed_in(op, request, db)
     if user is None:
-        return await _not_signed_in(op, session)
+        return await not_signed_in(op, session)
     if not session.journey.get("new_email"):
         return await go(op, session, CHANGE_EMAIL)
     return await page(op, request, session, FORM, _check_form())
@@ -148,9 +131,9 @@ async def change_email(
     _: CsrfProtected,
     code: Annotated[str, Form()] = "",
 ) -> Response:
-    session, user = await _fully_signed_in(op, request, db)
+    session, user = await fully_signed_in(op, request, db)
     if user is None:
-        return await _not_signed_in(op, session)
+        return await not_signed_in(op, session)
     address = session.journey.get("new_email")
     if not address:
         return await go(op, session, CHANGE_EMAIL)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
-from services.identity.accounts.change_email import CHANGED
+from services.identity.accounts.access import CHANGE_MESSAGES, CHANGED
 from services.identity.accounts.codes import CodeCheck
 from services.identity.accounts.enrolment import Enrolment, add_pages
 from services.identity.accounts.models import SMS, User
@@ -226,7 +226,7 @@ async def account(request: Request, op: Op, db: DbSession) -> Response:
         return await go(op, session, SIGN_IN)
     if session.level < 2:
         return await go(op, session, "/identity/sign-in/security-code")
-    changed = session.journey.pop(CHANGED, None)  # shown once, after a change
+    changed = CHANGE_MESSAGES.get(session.journey.pop(CHANGED, ""))  # shown once, after a change
     context = {"email": user.email, "factor": second_factor_name(user), "changed": changed}
     return await page(op, request, session, "identity/account.html", context)
 

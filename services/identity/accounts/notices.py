@@ -43,6 +43,20 @@ NOTICES = {
             "anything more about your account to this address."
         ),
     ),
+    "password-changed-by-owner": (
+        N_("Your GaaP password has been changed"),
+        N_(
+            "The password for your account was changed from your account page. Everywhere else that was signed in "
+            "to your account has been signed out."
+        ),
+    ),
+    "second-factor-changed-by-owner": (
+        N_("You have changed how you get GaaP security codes"),
+        N_(
+            "The way you get security codes for your account was changed from your account page. Everywhere else "
+            "that was signed in to your account has been signed out."
+        ),
+    ),
 }
 ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")
 

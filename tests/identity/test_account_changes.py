@@ -1,0 +1,131 @@
+"""Changes from the account page (spec §9.6), only in a `Cl.Cm` session: the email address (the new one proven with a
+code sent to it, the notice sent to the old one, an address with an account refused only after its code), the
+password (the current one checked, §9.3's rules, other sessions ended), and the second factor (the new one proven
+before it replaces the old)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from services.identity.accounts import totp
+from tests.identity.conftest import IdentityRig
+from tests.identity.support import Browser, Person
+from tests.identity.test_accounts import SECRET
+from tests.identity.test_password_reset import emails_when
+
+ACCOUNT = "/identity/account"
+CHANGE = ACCOUNT + "/change-email"
+NEW_PASSWORD = "an account-page passphrase 6"
+
+
+def signed_in(browser: Browser, person: Person) -> None:
+    browser.get(ACCOUNT)
+    browser.sign_in(person)
+    assert "Your account" in browser.get(ACCOUNT).text
+
+
+def test_a_new_address_proven_with_a_code_replaces_the_old_one(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    signed_in(browser, person)
+    assert f'href="{CHANGE}"' in browser.get(ACCOUNT).text
+    new = f"moved-{uuid.uuid4().hex[:10]}@example.com"
+    same = browser.submit(CHANGE, email=person.email)
+    assert same.status_code == 400 and "this is the one your account already uses" in same.text
+    sent = browser.submit(CHANGE, email=new)
+    assert sent.headers["location"] == CHANGE + "/check-email"
+    wrong = browser.submit(CHANGE + "/check-email", code="000000")
+    assert wrong.status_code == 400 and "The code you entered is not correct or has expired" in wrong.text
+    changed = browser.submit(CHANGE + "/check-email", code=identity_rig.emailed_code(new))
+    assert changed.headers["location"] == ACCOUNT
+    account = browser.get(ACCOUNT)
+    assert "Your email address has been changed." in account.text and new in account.text
+    assert "Your email address has been changed." not in browser.get(ACCOUNT).text  # said once
+    notice = emails_when(identity_rig, person.email, 1)[0]  # to the old address
+    assert notice["subject"] == "The email address of your GaaP account has been changed"
+
+    with identity_rig.browser() as other:  # the new address signs in; the old one is no account any more
+        other.submit("/identity/sign-in", email=person.email)
+        assert other.submit("/identity/sign-in/password", password=person.password).status_code == 400
+        person.email = new
+        assert other.sign_in(person).status_code in (200, 303)
+        assert new in other.get(ACCOUNT).text
+
+
+def test_an_address_with_an_account_is_refused_after_its_code(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    other = identity_rig.person()
+    signed_in(browser, person)
+    browser.submit(CHANGE, email=other.email)
+    refused = browser.submit(CHANGE + "/check-email", code=identity_rig.emailed_code(other.email))
+    assert refused.status_code == 400 and "There is already an account with this email address" in refused.text
+    assert person.email in browser.get(ACCOUNT).text
+
+
+def test_only_a_session_with_the_second_factor_may_change_anything(identity_rig: IdentityRig, person: Person) -> None:
+    pages = [CHANGE, ACCOUNT + "/change-password", ACCOUNT + "/change-second-factor"]
+    with identity_rig.browser() as anonymous:
+        assert {anonymous.get(p).headers["location"] for p in pages} == {"/identity/sign-in"}
+    with identity_rig.browser() as password_only:
+        password_only.submit("/identity/sign-in", email=person.email)
+        password_only.submit("/identity/sign-in/password", password=person.password)
+        assert {password_only.get(p).headers["location"] for p in pages} == {"/identity/sign-in/security-code"}
+        posted = password_only.submit("/identity/sign-in", action=CHANGE, email="x@example.com")
+        assert posted.headers["location"] == "/identity/sign-in/security-code"
+        posted = password_only.submit(
+            "/identity/sign-in", action=ACCOUNT + "/change-password", current=person.password, password="x" * 12
+        )
+        assert posted.headers["location"] == "/identity/sign-in/security-code"
+
+
+def test_the_password_is_changed_with_the_current_one_and_other_sessions_end(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    with identity_rig.browser() as elsewhere:
+        signed_in(elsewhere, person)
+        signed_in(browser, person)
+        page = ACCOUNT + "/change-password"
+        wrong = browser.submit(page, current="not my password", password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+        assert wrong.status_code == 400 and "not your current password" in wrong.text
+        leaked = browser.submit(page, current=person.password, password="password1", confirm="password1")
+        assert leaked.status_code == 400 and "lists of leaked passwords" in leaked.text
+        done = browser.submit(page, current=person.password, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+        assert done.headers["location"] == ACCOUNT
+        assert "Your password has been changed." in browser.get(ACCOUNT).text
+        assert elsewhere.get(ACCOUNT).headers["location"] == "/identity/sign-in"  # the other session ended
+    assert emails_when(identity_rig, person.email, 1)[0]["subject"] == "Your GaaP password has been changed"
+    with identity_rig.browser() as again:  # the new password signs in (the old one is refused)
+        again.submit("/identity/sign-in", email=person.email)
+        assert again.submit("/identity/sign-in/password", password=person.password).status_code == 400
+        signed = again.submit("/identity/sign-in/password", password=NEW_PASSWORD)
+        assert signed.headers["location"] == "/identity/sign-in/security-code"
+
+
+def test_a_new_authenticator_app_replaces_the_old_one_once_proven(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    signed_in(browser, person)
+    assert browser.get(ACCOUNT + "/second-factor").headers["location"] == ACCOUNT  # only from the account page
+    started = browser.get(ACCOUNT + "/change-second-factor")
+    assert started.headers["location"] == ACCOUNT + "/second-factor"
+    chosen = browser.submit(ACCOUNT + "/second-factor", factor="app")
+    assert chosen.headers["location"] == ACCOUNT + "/authenticator-app"
+    found = SECRET.search(browser.get(ACCOUNT + "/authenticator-app").text)
+    assert found
+    secret = found.group(1).replace(" ", "")
+    wrong = browser.submit(ACCOUNT + "/authenticator-app", code="000000")
+    assert wrong.status_code == 400
+    done = browser.submit(ACCOUNT + "/authenticator-app", code=totp.code_at(secret, int(time.time()) // 30))
+    assert done.headers["location"] == ACCOUNT
+    assert "You have changed how you get security codes." in browser.get(ACCOUNT).text
+    assert (
+        emails_when(identity_rig, person.email, 1)[0]["subject"] == "You have changed how you get GaaP security codes"
+    )
+    with identity_rig.browser() as other:  # the old app's codes are refused now
+        other.submit("/identity/sign-in", email=person.email)
+        other.submit("/identity/sign-in/password", password=person.password)
+        assert other.submit("/identity/sign-in/security-code", code=person.next_code()).status_code == 400
+        later = totp.code_at(secret, int(time.time()) // 30 + 1)
+        assert other.submit("/identity/sign-in/security-code", code=later).status_code == 303
