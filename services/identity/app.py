@@ -21,6 +21,7 @@ from services.identity.accounts.enrolment import router as enrolment_pages
 from services.identity.accounts.lost_factor import router as lost_factor_pages
 from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
+from services.identity.accounts.proven_identity import router as proven_identity_pages
 from services.identity.accounts.recovery import router as recovery_pages
 from services.identity.clients.endpoints import router as internal_router
 from services.identity.clients.registry import ClientRegistry
@@ -126,6 +127,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 change_email_pages,
                 change_password_pages,
                 change_factor_pages,
+                proven_identity_pages,
                 breached_pages,
                 proving_pages,
                 logout_pages,

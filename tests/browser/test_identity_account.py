@@ -1,6 +1,6 @@
 """The account page in Chromium (spec §9.6): changing the email address, with the code sent to the new address, and
-the password page with a wrong current password, in English then in Welsh; axe finds no WCAG 2.2 AA violation on
-any page, the error summaries and the success banner included."""
+the password page with a wrong current password, in English then in Welsh; the proven identity viewed, then deleted
+in Welsh. axe finds no WCAG 2.2 AA violation on any page, the error summaries and the success banners included."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.browser.test_pages_browser import submit
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
 from tests.identity.support import Person
+from tests.identity.test_account_changes import prove_s1
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
@@ -86,3 +87,36 @@ async def test_change_the_email_address_in_english_then_in_welsh(
             await _check(page, text["password heading"])  # with its error summary
         finally:
             await context.close()
+
+
+async def test_view_then_delete_the_proven_identity_in_english_and_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    await asyncio.to_thread(prove_s1, identity_rig, person)
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params()))
+        await page.get_by_label("Email address").fill(person.email)
+        await submit(page, "Continue")
+        await page.get_by_label("Password", exact=True).fill(person.password)
+        await submit(page, "Continue")
+        await page.get_by_label("Security code").fill(person.next_code())
+        await submit(page, "Continue")
+        await page.goto(identity_rig.gateway_url + "/identity/account")
+        await _check(page, "Your account")
+        await page.get_by_role("link", name="View proven identity").click()
+        await _check(page, "Your proven identity")
+        assert "Ada Testwell" in await page.locator(".govuk-summary-list").inner_text()
+        await page.goto(identity_rig.gateway_url + "/identity/account/proven-identity?lang=cy")
+        await _check(page, "Eich hunaniaeth wedi'i phrofi")
+        await submit(page, "Dileu eich hunaniaeth wedi'i phrofi")
+        await _check(page, "Eich cyfrif")
+        banner = await page.locator(".govuk-notification-banner").inner_text()
+        assert "Mae eich hunaniaeth wedi'i phrofi wedi cael ei dileu." in banner
+    finally:
+        await context.close()

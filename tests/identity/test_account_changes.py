@@ -1,7 +1,7 @@
 """Changes from the account page (spec §9.6), only in a `Cl.Cm` session: the email address (the new one proven with a
 code sent to it, the notice sent to the old one, an address with an account refused only after its code), the
-password (the current one checked, §9.3's rules, other sessions ended), and the second factor (the new one proven
-before it replaces the old)."""
+password (the current one checked, §9.3's rules, other sessions ended), the second factor (the new one proven
+before it replaces the old), and the proven identity (shown, and deleted on request, spec §10.6)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser, Person
 from tests.identity.test_accounts import SECRET
 from tests.identity.test_password_reset import emails_when
+from tests.identity.test_proving_journeys import SANDBOX, prove, proving_rp
 
 ACCOUNT = "/identity/account"
 CHANGE = ACCOUNT + "/change-email"
@@ -129,3 +130,35 @@ def test_a_new_authenticator_app_replaces_the_old_one_once_proven(
         assert other.submit("/identity/sign-in/security-code", code=person.next_code()).status_code == 400
         later = totp.code_at(secret, int(time.time()) // 30 + 1)
         assert other.submit("/identity/sign-in/security-code", code=later).status_code == 303
+
+
+def prove_s1(identity_rig: IdentityRig, person: Person) -> None:
+    """Give `person` a proven identity (the sandbox's S1, at P2) through the proving pages."""
+    with identity_rig.browser() as proving:
+        rp = proving_rp(identity_rig)
+        proving.authorize(rp, vtr='["Cl.Cm.P2"]')
+        proving.sign_in(person)
+        finished = prove(proving, SANDBOX["S1"])
+        assert finished.status_code == 302, finished.text[:300]
+
+
+def test_the_proven_identity_is_shown_and_can_be_deleted(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    signed_in(browser, person)
+    assert "Proven identity" not in browser.get(ACCOUNT).text
+    assert browser.get(ACCOUNT + "/proven-identity").headers["location"] == ACCOUNT
+    prove_s1(identity_rig, person)
+    account = browser.get(ACCOUNT).text
+    assert "Proven identity" in account and f'href="{ACCOUNT}/proven-identity"' in account
+    shown = browser.get(ACCOUNT + "/proven-identity")
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    for expected in ("Medium confidence (P2)", "Ada Testwell", "These checks were simulated", "Delete your proven"):
+        assert expected in shown.text
+    deleted = browser.submit(ACCOUNT + "/proven-identity")
+    assert deleted.headers["location"] == ACCOUNT
+    account = browser.get(ACCOUNT).text
+    assert "Your proven identity has been deleted." in account and "Checked on" not in account
+    rp = proving_rp(identity_rig)  # a service asking for P2 now asks for the proof again
+    browser.authorize(rp, vtr='["Cl.Cm.P2"]')
+    assert "Prove your identity" in browser.follow(browser.get("/identity/continue")).text

@@ -22,6 +22,7 @@ CHANGE_MESSAGES = {
     "email": N_("Your email address has been changed."),
     "password": N_("Your password has been changed."),
     "second-factor": N_("You have changed how you get security codes."),
+    "identity-deleted": N_("Your proven identity has been deleted."),
 }
 
 

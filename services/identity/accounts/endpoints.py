@@ -27,11 +27,13 @@ from services.identity.accounts.models import SMS, User
 from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
 from services.identity.accounts.passwords import hash_password, normalise, problem_with
+from services.identity.accounts.proven_identity import long_date
 from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
+from services.identity.proving.models import IdentityRecord
 from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
@@ -227,7 +229,9 @@ async def account(request: Request, op: Op, db: DbSession) -> Response:
     if session.level < 2:
         return await go(op, session, "/identity/sign-in/security-code")
     changed = CHANGE_MESSAGES.get(session.journey.pop(CHANGED, ""))  # shown once, after a change
-    context = {"email": user.email, "factor": second_factor_name(user), "changed": changed}
+    proven = await db.get(IdentityRecord, user.id)
+    checked = long_date(proven.verified_at, request.app.state.pages.language(request)) if proven else None
+    context = {"email": user.email, "factor": second_factor_name(user), "changed": changed, "proven": checked}
     return await page(op, request, session, "identity/account.html", context)
 
 
