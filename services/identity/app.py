@@ -16,6 +16,7 @@ from services.identity.accounts.change_email import router as change_email_pages
 from services.identity.accounts.change_factor import router as change_factor_pages
 from services.identity.accounts.change_password import router as change_password_pages
 from services.identity.accounts.codes import Counters, OneTimeCodes
+from services.identity.accounts.delete_account import router as delete_account_pages
 from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
 from services.identity.accounts.lost_factor import router as lost_factor_pages
@@ -128,6 +129,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 change_password_pages,
                 change_factor_pages,
                 proven_identity_pages,
+                delete_account_pages,
                 breached_pages,
                 proving_pages,
                 logout_pages,

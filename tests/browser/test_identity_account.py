@@ -120,3 +120,34 @@ async def test_view_then_delete_the_proven_identity_in_english_and_welsh(
         assert "Mae eich hunaniaeth wedi'i phrofi wedi cael ei dileu." in banner
     finally:
         await context.close()
+
+
+async def test_delete_the_account_in_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        params = rp.authorize_params(ui_locales="cy")
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(params))
+        await page.get_by_label("Cyfeiriad e-bost").fill(person.email)
+        await submit(page, "Parhau")
+        await page.get_by_label("Cyfrinair", exact=True).fill(person.password)
+        await submit(page, "Parhau")
+        await page.get_by_label("Cod diogelwch").fill(person.next_code())
+        await submit(page, "Parhau")
+        await page.goto(identity_rig.gateway_url + "/identity/account")
+        await page.get_by_role("link", name="Dileu eich cyfrif").click()
+        await _check(page, "Dileu eich cyfrif")
+        await page.get_by_label("Rhowch eich cyfrinair").fill("not the password")
+        assert await submit(page, "Dileu eich cyfrif") == 400
+        await _check(page, "Dileu eich cyfrif")  # with its error summary
+        await page.get_by_label("Rhowch eich cyfrinair").fill(person.password)
+        await submit(page, "Dileu eich cyfrif")
+        await _check(page, "Mae eich cyfrif wedi cael ei ddileu")
+    finally:
+        await context.close()

@@ -1,17 +1,24 @@
 """Changes from the account page (spec §9.6), only in a `Cl.Cm` session: the email address (the new one proven with a
 code sent to it, the notice sent to the old one, an address with an account refused only after its code), the
 password (the current one checked, §9.3's rules, other sessions ended), the second factor (the new one proven
-before it replaces the old), and the proven identity (shown, and deleted on request, spec §10.6)."""
+before it replaces the old), the proven identity (shown, and deleted on request, spec §10.6), and the account itself
+(deleted with the password again, every service it was used for sent a back-channel logout)."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
+
+import httpx
+import jwt
 
 from services.identity.accounts import totp
 from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser, Person
 from tests.identity.test_accounts import SECRET
+from tests.identity.test_code_flow import exchange, signed_in_code
+from tests.identity.test_logout import deliver, outbox, rp_backchannel  # noqa: F401  (fixture)
 from tests.identity.test_password_reset import emails_when
 from tests.identity.test_proving_journeys import SANDBOX, prove, proving_rp
 
@@ -162,3 +169,35 @@ def test_the_proven_identity_is_shown_and_can_be_deleted(
     rp = proving_rp(identity_rig)  # a service asking for P2 now asks for the proof again
     browser.authorize(rp, vtr='["Cl.Cm.P2"]')
     assert "Prove your identity" in browser.follow(browser.get("/identity/continue")).text
+
+
+def test_deleting_the_account_logs_out_every_service_it_was_used_for(
+    identity_rig: IdentityRig,
+    person: Person,
+    browser: Browser,
+    rp_backchannel: tuple[str, dict[str, Any]],  # noqa: F811
+) -> None:
+    url, state = rp_backchannel
+    used, unused = identity_rig.rp(BackChannelLogoutUri=url), identity_rig.rp(BackChannelLogoutUri=url)
+    jwks = httpx.get(identity_rig.gateway_url + "/.well-known/jwks.json").json()
+    with identity_rig.browser() as elsewhere:  # a sign-in to `used` yesterday, say, in another browser
+        tokens = exchange(identity_rig, used, signed_in_code(elsewhere, used, person)["code"]).json()
+        sub = used.verify_id_token(tokens["id_token"], jwks)["sub"]
+        signed_in(browser, person)
+        assert 'href="/identity/account/delete"' in browser.get(ACCOUNT).text
+        wrong = browser.submit(ACCOUNT + "/delete", password="not my password")
+        assert wrong.status_code == 400 and "not your current password" in wrong.text
+        done = browser.submit(ACCOUNT + "/delete", password=person.password)
+        assert done.headers["location"] == "/identity/account-deleted"
+        assert "Your account has been deleted" in browser.get(done.headers["location"]).text
+        assert browser.get(ACCOUNT).headers["location"] == "/identity/sign-in"  # this session ended
+        assert 'name="email"' in elsewhere.authorize(used).text  # and the other one
+    assert outbox(identity_rig, unused.client_id) == []
+    [row] = outbox(identity_rig, used.client_id)
+    deliver(identity_rig, row[0])
+    [token] = state["tokens"]
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == sub
+    assert emails_when(identity_rig, person.email, 1)[0]["subject"] == "Your GaaP account has been deleted"
+    with identity_rig.browser() as again:  # the address has no account any more
+        again.submit("/identity/sign-in", email=person.email)
+        assert again.submit("/identity/sign-in/password", password=person.password).status_code == 400

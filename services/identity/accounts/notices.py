@@ -57,6 +57,13 @@ NOTICES = {
             "that was signed in to your account has been signed out."
         ),
     ),
+    "account-deleted": (
+        N_("Your GaaP account has been deleted"),
+        N_(
+            "Your account, and your proven identity if you had one, have been deleted. You have been signed out "
+            "of every service you used it for."
+        ),
+    ),
 }
 ADVICE = N_("If this was not you, tell the service you were using that someone may be using your email address.")
 

@@ -29,7 +29,7 @@ async def end_session(
     queued: list[uuid.UUID] = []
     client_ids = await op.sessions.take_clients(session.sid)
     if session.user_id is not None:
-        queued = await _queue_logouts(op, db, session.user_id, client_ids, reason)
+        queued = await queue_logouts(op, db, session.user_id, client_ids, reason)
         record(db, "signed_out", user_id=uuid.UUID(session.user_id), reason=reason, clients=client_ids)
     await db.flush()
     await op.sessions.destroy(session, response)
@@ -41,13 +41,13 @@ async def end_other_sessions(op: Provider, db: AsyncSession, keep: BrowserSessio
     the ended sessions gave ID tokens to; returns the outbox rows to enqueue once the request commits."""
     assert keep.user_id is not None
     client_ids = await op.sessions.end_others(keep)
-    queued = await _queue_logouts(op, db, keep.user_id, client_ids, reason)
+    queued = await queue_logouts(op, db, keep.user_id, client_ids, reason)
     record(db, "sessions_ended", user_id=uuid.UUID(keep.user_id), reason=reason, clients=client_ids)
     await db.flush()
     return queued
 
 
-async def _queue_logouts(
+async def queue_logouts(
     op: Provider, db: AsyncSession, user_id: str, client_ids: list[str], reason: str
 ) -> list[uuid.UUID]:
     """An outbox row for each of the clients that registered a `BackChannelLogoutUri`."""
