@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 # Re-install when the pins or the package definition change.
 PY_STAMP := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml sdk/pyproject.toml | sha1sum | cut -c1-12)
 ASSETS_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package.json frontend/package-lock.json | sha1sum | cut -c1-12)
+# Command-line tools the tests run that need pins of their own (see constraints-tools.txt).
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat constraints-tools.txt | sha1sum | cut -c1-12)
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -20,6 +23,11 @@ $(PY_STAMP): constraints.txt pyproject.toml sdk/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./sdk
 	@rm -f $(VENV)/.installed-* && touch $@
+
+$(TOOLS_STAMP): constraints-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet -r constraints-tools.txt
+	@rm -f $(TOOLS)/.installed-* && touch $@
 
 $(ASSETS_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
@@ -45,7 +53,7 @@ system-test-deps: ## Debian packages the tests need (redis-server, chromium, fon
 	  else echo "please install:$$missing" >&2; exit 1; fi; \
 	fi
 
-test: bootstrap system-test-deps ## The whole suite against throwaway PostgreSQL and Redis, then the embedded smoke test
+test: bootstrap $(TOOLS_STAMP) system-test-deps ## The whole suite against throwaway PostgreSQL and Redis, then the embedded smoke test
 	$(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -n 2 -m "not embedded" $(PYTEST_ARGS)
 	$(BIN)/pytest -m embedded $(PYTEST_ARGS)
 
@@ -68,4 +76,4 @@ bench: bootstrap ## Benchmarks: production topology under wrk; writes bench/resu
 	$(BIN)/python -m bench.run $(ARGS)
 
 clean: ## Remove the virtualenv, front-end packages and built assets
-	rm -rf $(VENV) frontend/node_modules gaap/pages/static
+	rm -rf $(VENV) $(TOOLS) frontend/node_modules gaap/pages/static

@@ -280,7 +280,10 @@ def demo_document(
     document["identity"] = _identity_document(gateway_url, values)
     # With the template-managing key, a developer's service makes its own templates (the example does).
     document.setdefault("notify", {}).update({**seeded["notify_keys"], "templates_key": seeded["templates_key"]})
-    document.setdefault("pay", {})["test_key"] = seeded["pay_test_key"]
+    # Where a demo payment sends the payer back: the console's list of the demo service's payments, where the one just
+    # made shows with its outcome.
+    payments = f"{gateway_url}/console/services/{seeded['service_id']}/payments"
+    document.setdefault("pay", {}).update({"test_key": seeded["pay_test_key"], "return_url": payments})
     return document
 
 

@@ -114,6 +114,7 @@ def test_up_serves_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         assert demo["console"]["email"] and demo["console"]["password"]
         assert set(demo["notify"]) >= {"live_key", "team_key", "test_key"}
         assert demo["pay"]["test_key"].startswith("api_test_")
+        assert demo["pay"]["return_url"] == f"{url}/console/services/{demo['service_id']}/payments"
         assert (tmp_path / "gateway.db").exists()
         assert oct((tmp_path / "secrets.json").stat().st_mode & 0o777) == "0o600"
 

@@ -40,7 +40,7 @@ NULLABLE_MEMBERS = ("CardDetails", "CardDetailsFromResponse")
 AGREEMENT_MODE = ("PaymentDetailForSearch", "PaymentWithAllLinks")
 
 
-def _load_reference() -> dict[str, Any]:
+def load_reference() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(REFERENCE.read_text())
     return document
 
@@ -57,22 +57,36 @@ def _openapi_to_json_schema(node: Any) -> Any:
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
+    """`schema` that also allows null, as OpenAPI 3.0 says it: a `$ref` takes no siblings, so it is wrapped; an
+    enum lists null among its values (OpenAPI 3.0.3)."""
+    if "$ref" in schema:
+        return {"anyOf": [schema], "nullable": True}
+    if "enum" in schema:
+        return {**schema, "enum": [*schema["enum"], None], "nullable": True}
+    return {**schema, "nullable": True}
+
+
+def as_emitted(document: dict[str, Any]) -> dict[str, Any]:
+    """The reference (still OpenAPI 3.0) with the readings listed above: what GOV.UK Pay, and pay, emit. The
+    contract checks responses against it; a client is generated from it (`contract/test_generated_client.py`)."""
+    document = copy.deepcopy(document)
+    schemas = document["components"]["schemas"]
+    schemas["PostLink"]["properties"]["params"]["additionalProperties"] = {}
+    for name in NULLABLE_MEMBERS:
+        props = schemas[name]["properties"]
+        for member in list(props):
+            props[member] = _nullable(props[member])
+    for name in AGREEMENT_MODE:
+        schemas[name]["properties"]["authorisation_mode"]["enum"].append("agreement")
+    instrument = schemas["PaymentInstrument"]["properties"]
+    instrument["card_details"] = instrument.pop("CardDetails")
+    return document
 
 
 class ReferenceContract:
     def __init__(self) -> None:
-        document = _load_reference()
-        schemas = copy.deepcopy(document["components"]["schemas"])
-        schemas["PostLink"]["properties"]["params"]["additionalProperties"] = {}
-        for name in NULLABLE_MEMBERS:
-            props = schemas[name]["properties"]
-            for member in list(props):
-                props[member] = _nullable(props[member])
-        for name in AGREEMENT_MODE:
-            schemas[name]["properties"]["authorisation_mode"]["enum"].append("agreement")
-        instrument = schemas["PaymentInstrument"]["properties"]
-        instrument["card_details"] = instrument.pop("CardDetails")
+        document = load_reference()
+        schemas = as_emitted(document)["components"]["schemas"]
         self.components = {"schemas": _openapi_to_json_schema(schemas)}
         self.operations: list[tuple[re.Pattern[str], str, str, dict[str, Any]]] = []
         for template, methods in document["paths"].items():
