@@ -65,7 +65,8 @@ def derived_key(settings: IdentitySettings, purpose: str) -> bytes:
     return hmac.new(settings.secret_key.get_secret_value().encode(), purpose.encode(), hashlib.sha256).digest()
 
 
-def _provider(request: Request) -> Provider:
+async def _provider(request: Request) -> Provider:
+    # `async`: FastAPI runs a plain `def` dependency in its thread pool, ~70 µs of CPU on every request.
     provider: Provider = request.app.state.identity
     return provider
 

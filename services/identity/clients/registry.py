@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -57,6 +58,9 @@ class RegisteredClient:
     max_age_enabled: bool
     active: bool
     default_vtr: str | None
+    #: `public_jwks` parsed once per cached record: `/token` verifies every assertion against it, and parsing a key
+    #: set costs about as much as the verification itself. Dropped with the record when it changes.
+    static_keys: KeySet | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, row: Client) -> RegisteredClient:
@@ -80,6 +84,7 @@ class RegisteredClient:
             max_age_enabled=row.max_age_enabled,
             active=row.active,
             default_vtr=row.default_vtr,
+            static_keys=_parsed(row.client_id, row.public_jwks) if row.public_jwks is not None else None,
         )
 
     # Authlib's ClientMixin.
@@ -152,7 +157,9 @@ class ClientRegistry:
     async def keys_for(self, client: RegisteredClient, kid: str | None = None) -> KeySet:
         """The client's public keys; for a `JWKS` client, refetched when `kid` is unknown (at most once a minute)."""
         if client.public_jwks is not None:
-            return KeySet.import_key_set(client.public_jwks)  # type: ignore[arg-type]
+            return (
+                client.static_keys if client.static_keys is not None else _parsed(client.client_id, client.public_jwks)
+            )
         assert client.jwks_url is not None
         now = self.clock()
         held = self._jwks.get(client.client_id)
@@ -182,6 +189,16 @@ class ClientRegistry:
         fetched = _FetchedKeys(KeySet.import_key_set({"keys": keys}), now + ttl, now)
         self._jwks[client_id] = fetched
         return fetched
+
+
+def _parsed(client_id: str, jwks: dict[str, Any]) -> KeySet:
+    """A static key set as joserfc uses it. Pushes are validated (`checked_jwks`), so a set that does not parse is
+    a record older than a rule: it is logged, and every assertion is refused as unverifiable."""
+    try:
+        return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        log.warning("identity.client_keys_unreadable", client_id=client_id, error=str(exc)[:200])
+        return KeySet([])
 
 
 def _max_age(cache_control: str) -> float:

@@ -59,9 +59,9 @@ async def did(op: Op) -> Response:
 
 
 @api.post("/token")
-async def token(request: Request, op: Op, session: DbSession) -> Response:
+async def token(request: Request, op: Op) -> Response:
     """Exchange an authorization code for an ID token and an access token (`private_key_jwt`)."""
-    return await tokens.token(op, request, session)
+    return await tokens.token(op, request)
 
 
 @api.get("/userinfo")

@@ -1,9 +1,11 @@
 """The token endpoint (spec §6) and UserInfo (spec §7), in RFC 6749/6750 JSON with `Cache-Control: no-store`.
 
-`/token` loads what Authlib's hooks need (the client, its keys, the code), lets Authlib validate the request and
-build the tokens, then applies the effects in an order that keeps every rule under concurrency: the assertion's
-`jti` is recorded (`SET NX`: a replay loses), the code is claimed (a second use loses, and revokes what the first
-was given), and only then is the access token stored.
+`/token` loads what Authlib's hooks need (the client, its parsed keys, the code), lets Authlib validate the request
+and build the tokens, then applies the effects in one Redis script (`GrantStore.redeem`) that keeps every rule
+under concurrency: the assertion's `jti` is recorded (a replay loses and writes nothing), the code is claimed (a
+second use loses, and revokes what the first was given), and only then are the access token and the browser
+session's record of the client written. A redeemed token costs two Redis round trips and no database work; only a
+reused code opens a database session, for its security event.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gaap.db.deps import get_database
 from services.identity.accounts import repository as users
 from services.identity.accounts.models import SMS
 from services.identity.deps import Provider
 from services.identity.events import record
 from services.identity.oidc.requests import Exchange, OidcRequest
+from services.identity.oidc.store import Redeemed, Redemption
 from services.identity.proving import credential
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -49,7 +53,7 @@ def _unverified(assertion: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     return obj.headers(), claims if isinstance(claims, dict) else {}
 
 
-async def token(op: Provider, request: Request, session: AsyncSession) -> Response:
+async def token(op: Provider, request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith(FORM):
         return oauth_error(400, "invalid_request", "The request must be application/x-www-form-urlencoded")
     form = await request.form()
@@ -77,19 +81,13 @@ async def token(op: Provider, request: Request, session: AsyncSession) -> Respon
     answer = op.server.exchange_code(oauth)
     if answer.status != 200:
         if code and code_used and oauth.client is not None:
-            revoked = await op.grants.revoke_from_code(code)
-            record(session, "authorization_code_reused", client_id=oauth.client.client_id, tokens_revoked=revoked)
+            await _reused(op, request, code, oauth.client.client_id)
         return oauth_json(answer.status, answer.body, answer.headers)
     assert client is not None
     assert code is not None
     assert code_data is not None
     assert exchange.jti is not None
     jti, exp = exchange.jti
-    if not await op.grants.use_jti(client.client_id, jti, exp - int(time.time()) + op.settings.assertion_leeway):
-        return oauth_error(400, "invalid_client", "The client assertion has been used before")
-    if not await op.grants.claim_code(code):
-        await op.grants.revoke_from_code(code)
-        return oauth_error(400, "invalid_grant", "Invalid authorization code")
     body = dict(answer.body)
     stored = {
         "user_id": code_data["user_id"],
@@ -101,10 +99,34 @@ async def token(op: Provider, request: Request, session: AsyncSession) -> Respon
         "identity": code_data.get("identity", 0),
         "return_code": code_data.get("return_code"),
     }
-    if not await op.grants.save_token(code, body["access_token"], stored, op.settings.access_token_ttl):
+    outcome = await op.grants.redeem(
+        Redemption(
+            code=code,
+            client_id=client.client_id,
+            jti=jti,
+            jti_ttl=exp - int(time.time()) + op.settings.assertion_leeway,
+            access_token=body["access_token"],
+            token_data=stored,
+            token_ttl=op.settings.access_token_ttl,
+            session=op.sessions.record_for(code_data["sid"], code_data["user_id"]),
+        )
+    )
+    if outcome is Redeemed.REPLAYED_ASSERTION:
+        return oauth_error(400, "invalid_client", "The client assertion has been used before")
+    if outcome is Redeemed.CODE_TAKEN:
+        # Another request redeemed the code between our read and our claim: a reuse like any other.
+        await _reused(op, request, code, client.client_id)
+    if outcome is not Redeemed.ISSUED:
         return oauth_error(400, "invalid_grant", "Invalid authorization code")
-    await op.sessions.add_client(code_data["sid"], client.client_id, code_data["user_id"])
     return oauth_json(200, body)
+
+
+async def _reused(op: Provider, request: Request, code: str, client_id: str) -> None:
+    """A code presented again: revoke every token it gave and record the event. The only database write `/token`
+    makes, so only this path opens a session (committed when the block ends)."""
+    revoked = await op.grants.revoke_from_code(code)
+    async with get_database(request).write_session() as session:
+        record(session, "authorization_code_reused", client_id=client_id, tokens_revoked=revoked)
 
 
 def _bearer(request: Request, form: dict[str, str]) -> str | None:

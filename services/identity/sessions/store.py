@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from services.identity.oidc.store import PREFIX
+from services.identity.oidc.store import PREFIX, SessionRecord
 
 
 @dataclass
@@ -136,14 +136,10 @@ class SessionStore:
         await self.redis.delete(self._key(session.id))
         response.delete_cookie(self.cookie, path="/", secure=self.secure, httponly=True, samesite="lax")
 
-    async def add_client(self, sid: str, client_id: str, user_id: str) -> None:
-        key, sids = self._clients_key(sid), self._user_sids_key(user_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(key, client_id)
-            pipe.expire(key, self.max_ttl)
-            pipe.sadd(sids, sid)
-            pipe.expire(sids, self.max_ttl)
-            await pipe.execute()
+    def record_for(self, sid: str, user_id: str) -> SessionRecord:
+        """Where a client given tokens in the browser session `sid` is recorded (and `sid` against its user):
+        `/token` writes both in the script that redeems the code (`GrantStore.redeem`)."""
+        return SessionRecord(self._clients_key(sid), self._user_sids_key(user_id), sid, self.max_ttl)
 
     async def take_clients(self, sid: str) -> list[str]:
         """The clients given ID tokens in the browser session `sid`, forgotten as they are read (at logout)."""
