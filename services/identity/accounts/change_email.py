@@ -19,7 +19,7 @@ from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
 from services.identity.accounts.access import ACCOUNT, CHANGED, fully_signed_in, not_signed_in
-from services.identity.accounts.codes import CodeCheck
+from services.identity.accounts.forms import WRONG_CODE, Entered, check_email_form, email_code, enter_emailed_code
 from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
 from services.identity.deps import Op
@@ -80,11 +80,8 @@ async def send_code(
         return await page(op, request, session, FORM, _email_form(email, [field_error("email", problem or "")]), 400)
     if await op.counters.hit("send", address, op.code_sends) > op.code_sends.max_count:
         return await page(op, request, session, LOCKED, {"what": "sends"}, 429)
-    code = await op.codes.issue(PURPOSE, address)
     try:
-        await op.notify.send_email_code(
-            address, {"code": code, "expiry_minutes": str(op.settings.code_ttl_seconds // 60)}, PURPOSE
-        )
+        await email_code(op, PURPOSE, address)
     except NotifyUnavailable:
         errors = [field_error("email", N_("We could not send your code. Try again later."))]
         return await page(op, request, session, FORM, _email_form(email, errors), 503)
@@ -93,22 +90,8 @@ async def send_code(
 
 
 def _check_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {
-        "heading": N_("Check your email"),
-        "paragraphs": [N_("We have sent a 6-digit code to your email address. The code expires after 15 minutes.")],
-        "fields": [
-            {
-                "name": "code",
-                "label": N_("Enter the 6-digit code"),
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "classes": "govuk-input--width-5",
-            }
-        ],
-        "links": [{"href": CHANGE_EMAIL, "text": N_("Send the code again")}],
-        "back_url": CHANGE_EMAIL,
-        "errors": errors or [],
-    }
+    paragraphs = [N_("We have sent a 6-digit code to your email address. The code expires after 15 minutes.")]
+    return check_email_form(paragraphs, CHANGE_EMAIL, errors)
 
 
 @router.get(CHECK_EMAIL)
@@ -137,14 +120,11 @@ async def change_email(
     address = session.journey.get("new_email")
     if not address:
         return await go(op, session, CHANGE_EMAIL)
-    if await op.counters.exceeded("email-code", address, op.code_failures):
+    entered = await enter_emailed_code(op, PURPOSE, address, code)
+    if entered is Entered.locked:
         return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-    if await op.codes.check(PURPOSE, address, code) is not CodeCheck.ok:
-        if await op.counters.hit("email-code", address, op.code_failures) >= op.code_failures.max_count:
-            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-        error = field_error("code", N_("The code you entered is not correct or has expired"))
-        return await page(op, request, session, FORM, _check_form([error]), 400)
-    await op.counters.clear("email-code", address)
+    if entered is Entered.wrong:
+        return await page(op, request, session, FORM, _check_form([field_error("code", WRONG_CODE)]), 400)
     taken = N_("There is already an account with this email address. Enter a different one.")
     if await users.by_email(db, address) is not None:
         session.journey.pop("new_email", None)

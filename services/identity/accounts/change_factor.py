@@ -18,6 +18,7 @@ from gaap.pages import PageRoute
 from services.identity.accounts import repository as users
 from services.identity.accounts.access import ACCOUNT, CHANGED, fully_signed_in, not_signed_in
 from services.identity.accounts.enrolment import Enrolment, add_pages
+from services.identity.accounts.models import User
 from services.identity.accounts.notices import notice_sender
 from services.identity.deps import Op, Provider
 from services.identity.events import record
@@ -46,6 +47,31 @@ def _changing(session: BrowserSession) -> str | None:
     return journey.get("changing_factor_email") if same_user else None
 
 
+async def replace_second_factor(
+    op: Provider,
+    request: Request,
+    db: AsyncSession,
+    background: BackgroundTasks,
+    session: BrowserSession,
+    user: User,
+    factor: dict[str, Any],
+    *,
+    reason: str,
+    notice: str,
+    **detail: Any,
+) -> None:
+    """Store a proven new factor on `user`, record `reason`, end the user's other sessions (with back-channel
+    logout) and email the account `notice`: what changing a factor and replacing a lost one share. `session` must
+    already be at the level it keeps."""
+    for column, value in factor.items():
+        setattr(user, column, value)
+    record(db, reason, user_id=user.id, second_factor=user.second_factor, **detail)
+    await db.flush()
+    queued = await logout.end_other_sessions(op, db, session, reason)
+    background.add_task(logout.enqueue, op, queued)
+    background.add_task(notice_sender(op, request, user.email, notice))
+
+
 async def finish_change(
     op: Provider,
     request: Request,
@@ -59,16 +85,13 @@ async def finish_change(
     if user is None:
         session.journey = {}
         return await go(op, session, ACCOUNT)
-    for column, value in factor.items():
-        setattr(user, column, value)
-    record(db, "second_factor_changed", user_id=user.id, second_factor=user.second_factor)
-    await db.flush()
     for key in ("changing_factor", "changing_factor_email", "totp_secret", "phone", "phone_typed"):
         session.journey.pop(key, None)
     session.journey[CHANGED] = "second-factor"
-    queued = await logout.end_other_sessions(op, db, session, "second_factor_changed")
-    background.add_task(logout.enqueue, op, queued)
-    background.add_task(notice_sender(op, request, user.email, "second-factor-changed-by-owner"))
+    await replace_second_factor(
+        op, request, db, background, session, user, factor,
+        reason="second_factor_changed", notice="second-factor-changed-by-owner",
+    )  # fmt: skip
     return await go(op, session, ACCOUNT)
 
 

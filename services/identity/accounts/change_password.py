@@ -14,14 +14,21 @@ from starlette.responses import Response
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
-from services.identity.accounts.access import ACCOUNT, CHANGED, fully_signed_in, not_signed_in
+from services.identity.accounts.access import (
+    ACCOUNT,
+    CHANGED,
+    fully_signed_in,
+    not_signed_in,
+    wrong_current_password,
+)
+from services.identity.accounts.forms import NEW_PASSWORD_FIELDS, new_password_error
 from services.identity.accounts.notices import notice_sender
-from services.identity.accounts.passwords import hash_password, normalise, problem_with, verify_password
+from services.identity.accounts.passwords import hash_password
 from services.identity.deps import Op
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.logout import service as logout
-from services.identity.pages import PAGE_RESPONSES, field_error, go, page
+from services.identity.pages import PAGE_RESPONSES, go, page
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
 CHANGE_PASSWORD = ACCOUNT + "/change-password"
@@ -42,13 +49,7 @@ def _form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
                 "type": "password",
                 "autocomplete": "current-password",
             },
-            {"name": "password", "label": N_("New password"), "type": "password", "autocomplete": "new-password"},
-            {
-                "name": "confirm",
-                "label": N_("Confirm your new password"),
-                "type": "password",
-                "autocomplete": "new-password",
-            },
+            *NEW_PASSWORD_FIELDS,
         ],
         "button": N_("Change your password"),
         "back_url": ACCOUNT,
@@ -79,27 +80,12 @@ async def change_password(
     session, user = await fully_signed_in(op, request, db)
     if user is None:
         return await not_signed_in(op, session)
-    if await op.counters.exceeded("password", user.email, op.lockout):
-        return await page(op, request, session, "identity/locked.html", {"what": "password"}, 429)
-    matches, _rehash = await verify_password(user.password_hash, current)
-    if not matches:
-        if await op.counters.hit("password", user.email, op.lockout) >= op.lockout.max_count:
-            record(db, "account_locked", user_id=user.id, reason="password")
-            return await page(op, request, session, "identity/locked.html", {"what": "password"}, 429)
-        error = field_error("current", N_("The password you entered is not your current password"))
+    refused = await wrong_current_password(op, request, db, session, user, ("current", current), _form)
+    if refused is not None:
+        return refused
+    error = new_password_error(password, confirm, user.email, op.breached)
+    if error is not None:
         return await page(op, request, session, FORM, _form([error]), 400)
-    problem = problem_with(password, user.email, op.breached)
-    if problem is None and normalise(password) != normalise(confirm):
-        return await page(
-            op,
-            request,
-            session,
-            FORM,
-            _form([field_error("confirm", N_("The passwords you entered do not match"))]),
-            400,
-        )
-    if problem is not None:
-        return await page(op, request, session, FORM, _form([field_error("password", problem)]), 400)
     await users.set_password_hash(db, user.id, await hash_password(password))
     await op.counters.clear("password", user.email)
     record(db, "password_changed", user_id=user.id, reason="account")

@@ -22,15 +22,14 @@ from starlette.responses import RedirectResponse, Response
 
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
-from services.identity.accounts.access import ACCOUNT, fully_signed_in, not_signed_in
+from services.identity.accounts.access import ACCOUNT, fully_signed_in, not_signed_in, wrong_current_password
 from services.identity.accounts.models import User
 from services.identity.accounts.notices import notice_sender
-from services.identity.accounts.passwords import verify_password
 from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.logout import service as logout
-from services.identity.pages import PAGE_RESPONSES, field_error, page
+from services.identity.pages import PAGE_RESPONSES, page
 from services.identity.proving.models import IdentityRecord
 from services.identity.usage.models import SignIn
 from services.identity.usage.service import subject_hint
@@ -100,15 +99,9 @@ async def delete_account(
     session, user = await fully_signed_in(op, request, db)
     if user is None:
         return await not_signed_in(op, session)
-    if await op.counters.exceeded("password", user.email, op.lockout):
-        return await page(op, request, session, "identity/locked.html", {"what": "password"}, 429)
-    matches, _rehash = await verify_password(user.password_hash, password)
-    if not matches:
-        if await op.counters.hit("password", user.email, op.lockout) >= op.lockout.max_count:
-            record(db, "account_locked", user_id=user.id, reason="password")
-            return await page(op, request, session, "identity/locked.html", {"what": "password"}, 429)
-        error = field_error("password", N_("The password you entered is not your current password"))
-        return await page(op, request, session, FORM, _form([error]), 400)
+    refused = await wrong_current_password(op, request, db, session, user, ("password", password), _form)
+    if refused is not None:
+        return refused
     user_id, email = str(user.id), user.email
     # Every other session of the user ends now, this one with the answer; the clients given tokens in any of them
     # are among those the sign-in records name, unless a record is gone (purged): both lists count.

@@ -24,15 +24,13 @@ from gaap.db.deps import DbSession
 from gaap.logging import get_logger
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
-from services.identity.accounts.codes import CodeCheck
+from services.identity.accounts.change_factor import replace_second_factor
 from services.identity.accounts.enrolment import Enrolment, add_pages
+from services.identity.accounts.forms import WRONG_CODE, Entered, check_email_form, email_code, enter_emailed_code
 from services.identity.accounts.models import User
-from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
 from services.identity.deps import Op, Provider
-from services.identity.events import record
 from services.identity.i18n import N_
-from services.identity.logout import service as logout
 from services.identity.oidc.authorization import CONTINUE, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page
 from services.identity.proving.models import IdentityRecord
@@ -94,32 +92,15 @@ async def send_code(request: Request, op: Op, db: DbSession, background: Backgro
 
 
 async def _send_code(op: Provider, email: str) -> None:
-    code = await op.codes.issue(PURPOSE, email)
     try:
-        await op.notify.send_email_code(
-            email, {"code": code, "expiry_minutes": str(op.settings.code_ttl_seconds // 60)}, PURPOSE
-        )
+        await email_code(op, PURPOSE, email)
     except NotifyUnavailable:
         log.warning("identity.recover_code_not_sent")
 
 
 def _check_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {
-        "heading": N_("Check your email"),
-        "paragraphs": [N_("We have sent a 6-digit code to your email address. The code expires after 15 minutes.")],
-        "fields": [
-            {
-                "name": "code",
-                "label": N_("Enter the 6-digit code"),
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "classes": "govuk-input--width-5",
-            }
-        ],
-        "links": [{"href": RECOVER, "text": N_("Send the code again")}],
-        "back_url": RECOVER,
-        "errors": errors or [],
-    }
+    paragraphs = [N_("We have sent a 6-digit code to your email address. The code expires after 15 minutes.")]
+    return check_email_form(paragraphs, RECOVER, errors)
 
 
 def _recovering(session: BrowserSession) -> str | None:
@@ -146,14 +127,11 @@ async def check_email(
     session, user = await _signed_in_with_password(op, request, db)
     if user is None or session.journey.get("recover_user") != str(user.id):
         return await go(op, session, RECOVER if user else SIGN_IN)
-    if await op.counters.exceeded("email-code", user.email, op.code_failures):
+    entered = await enter_emailed_code(op, PURPOSE, user.email, code)
+    if entered is Entered.locked:
         return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-    if await op.codes.check(PURPOSE, user.email, code) is not CodeCheck.ok:
-        if await op.counters.hit("email-code", user.email, op.code_failures) >= op.code_failures.max_count:
-            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-        error = field_error("code", N_("The code you entered is not correct or has expired"))
-        return await page(op, request, session, FORM, _check_form([error]), 400)
-    await op.counters.clear("email-code", user.email)
+    if entered is Entered.wrong:
+        return await page(op, request, session, FORM, _check_form([field_error("code", WRONG_CODE)]), 400)
     session.journey["recover_verified"] = True
     if await db.get(IdentityRecord, user.id) is not None:
         return await go(op, session, PROVEN_IDENTITY)
@@ -209,19 +187,15 @@ async def finish_recovery(
     if user is None:
         session.journey = {}
         return await go(op, session, SIGN_IN)
-    for column, value in factor.items():
-        setattr(user, column, value)
     proven = await db.get(IdentityRecord, user.id) if session.journey.get("delete_identity") else None
     if proven is not None:
         await db.delete(proven)
-    deleted = proven is not None
-    record(db, "second_factor_replaced", user_id=user.id, second_factor=user.second_factor, identity_deleted=deleted)
-    await db.flush()
     session.journey = {}
     await reach_level(op, session, user.id, 2)
-    queued = await logout.end_other_sessions(op, db, session, "second_factor_replaced")
-    background.add_task(logout.enqueue, op, queued)
-    background.add_task(notice_sender(op, request, user.email, "second-factor-changed"))
+    await replace_second_factor(
+        op, request, db, background, session, user, factor,
+        reason="second_factor_replaced", notice="second-factor-changed", identity_deleted=proven is not None,
+    )  # fmt: skip
     return await go(op, session, CONTINUE)
 
 

@@ -23,10 +23,18 @@ from gaap.db.deps import DbSession
 from gaap.logging import get_logger
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
-from services.identity.accounts.codes import CodeCheck
+from services.identity.accounts.forms import (
+    NEW_PASSWORD_FIELDS,
+    WRONG_CODE,
+    Entered,
+    check_email_form,
+    email_code,
+    enter_emailed_code,
+    new_password_error,
+)
 from services.identity.accounts.notices import notice_sender
 from services.identity.accounts.notify import NotifyUnavailable
-from services.identity.accounts.passwords import hash_password, normalise, problem_with
+from services.identity.accounts.passwords import hash_password
 from services.identity.deps import Op, Provider
 from services.identity.events import record
 from services.identity.i18n import N_
@@ -90,35 +98,18 @@ async def send_reset_code(
 async def _send_code(op: Provider, email: str) -> None:
     """Email a new code (voiding the last one). Runs after the answer; a send notify refuses is logged by the
     client, and the user asks again from the code page."""
-    code = await op.codes.issue(PURPOSE, email)
     try:
-        await op.notify.send_email_code(
-            email, {"code": code, "expiry_minutes": str(op.settings.code_ttl_seconds // 60)}, PURPOSE
-        )
+        await email_code(op, PURPOSE, email)
     except NotifyUnavailable:
         log.warning("identity.reset_code_not_sent")
 
 
 def _check_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {
-        "heading": N_("Check your email"),
-        "paragraphs": [
-            N_("If this email address has an account, we have sent a 6-digit code to it."),
-            N_("The code expires after 15 minutes."),
-        ],
-        "fields": [
-            {
-                "name": "code",
-                "label": N_("Enter the 6-digit code"),
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "classes": "govuk-input--width-5",
-            }
-        ],
-        "links": [{"href": RESET, "text": N_("Send the code again")}],
-        "back_url": RESET,
-        "errors": errors or [],
-    }
+    paragraphs = [
+        N_("If this email address has an account, we have sent a 6-digit code to it."),
+        N_("The code expires after 15 minutes."),
+    ]
+    return check_email_form(paragraphs, RESET, errors)
 
 
 @router.get(CHECK_EMAIL)
@@ -136,15 +127,12 @@ async def check_email(request: Request, op: Op, _: CsrfProtected, code: Annotate
     email = session.journey.get("reset_email")
     if not email:
         return await go(op, session, RESET)
-    if await op.counters.exceeded("email-code", email, op.code_failures):
+    entered = await enter_emailed_code(op, PURPOSE, email, code)
+    if entered is Entered.locked:
         return await page(op, request, session, LOCKED, {"what": "code"}, 429)
-    if await op.codes.check(PURPOSE, email, code) is not CodeCheck.ok:
-        if await op.counters.hit("email-code", email, op.code_failures) >= op.code_failures.max_count:
-            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+    if entered is Entered.wrong:
         # One message whether the code was wrong or none was sent: the page must not tell which addresses exist.
-        error = field_error("code", N_("The code you entered is not correct or has expired"))
-        return await page(op, request, session, FORM, _check_form([error]), 400)
-    await op.counters.clear("email-code", email)
+        return await page(op, request, session, FORM, _check_form([field_error("code", WRONG_CODE)]), 400)
     session.journey["reset_verified"] = True
     return await go(op, session, NEW_PASSWORD)
 
@@ -157,15 +145,7 @@ def _password_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]
             N_("Do not use a password you use anywhere else, or one that is easy to guess."),
             N_("When you change your password, you will be signed out everywhere else you are signed in."),
         ],
-        "fields": [
-            {"name": "password", "label": N_("New password"), "type": "password", "autocomplete": "new-password"},
-            {
-                "name": "confirm",
-                "label": N_("Confirm your new password"),
-                "type": "password",
-                "autocomplete": "new-password",
-            },
-        ],
+        "fields": NEW_PASSWORD_FIELDS,
         "errors": errors or [],
     }
 
@@ -195,12 +175,9 @@ async def reset_password(
     if email is None or user is None:
         session.journey = {}
         return await go(op, session, RESET)
-    problem = problem_with(password, email, op.breached)
-    if problem is None and normalise(password) != normalise(confirm):
-        errors = [field_error("confirm", N_("The passwords you entered do not match"))]
-        return await page(op, request, session, FORM, _password_form(errors), 400)
-    if problem is not None:
-        return await page(op, request, session, FORM, _password_form([field_error("password", problem)]), 400)
+    error = new_password_error(password, confirm, email, op.breached)
+    if error is not None:
+        return await page(op, request, session, FORM, _password_form([error]), 400)
     await users.set_password_hash(db, user.id, await hash_password(password))
     await op.counters.clear("password", email)
     record(db, "password_reset", user_id=user.id)

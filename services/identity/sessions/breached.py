@@ -20,14 +20,15 @@ from starlette.responses import Response
 from gaap.db.deps import DbSession
 from gaap.pages import CsrfProtected, PageRoute
 from services.identity.accounts import repository as users
+from services.identity.accounts.forms import NEW_PASSWORD_FIELDS, new_password_error
 from services.identity.accounts.notices import notice_sender
-from services.identity.accounts.passwords import hash_password, normalise, problem_with
+from services.identity.accounts.passwords import hash_password
 from services.identity.deps import Op
 from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.logout import service as logout
 from services.identity.oidc.authorization import SIGN_IN
-from services.identity.pages import PAGE_RESPONSES, field_error, go, page
+from services.identity.pages import PAGE_RESPONSES, go, page
 from services.identity.sessions.steps import after_password, reach_level
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
@@ -48,15 +49,7 @@ def _form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
             N_("Your password must be at least 8 characters. It can include spaces."),
             N_("When you change your password, you will be signed out everywhere else you are signed in."),
         ],
-        "fields": [
-            {"name": "password", "label": N_("New password"), "type": "password", "autocomplete": "new-password"},
-            {
-                "name": "confirm",
-                "label": N_("Confirm your new password"),
-                "type": "password",
-                "autocomplete": "new-password",
-            },
-        ],
+        "fields": NEW_PASSWORD_FIELDS,
         "button": N_("Change your password"),
         "errors": errors or [],
     }
@@ -87,12 +80,9 @@ async def change_password(
     if user is None:
         session.journey = {}
         return await go(op, session, SIGN_IN)
-    problem = problem_with(password, user.email, op.breached)
-    if problem is None and normalise(password) != normalise(confirm):
-        errors = [field_error("confirm", N_("The passwords you entered do not match"))]
-        return await page(op, request, session, FORM, _form(errors), 400)
-    if problem is not None:
-        return await page(op, request, session, FORM, _form([field_error("password", problem)]), 400)
+    error = new_password_error(password, confirm, user.email, op.breached)
+    if error is not None:
+        return await page(op, request, session, FORM, _form([error]), 400)
     await users.set_password_hash(db, user.id, await hash_password(password))
     await op.counters.clear("password", user.email)
     record(db, "password_changed", user_id=user.id, reason="breached")
