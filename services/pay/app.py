@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI
 
 from gaap.app import Component, build_app
 from gaap.jobs import JobQueue
 from services.pay.accounts.endpoints import router as internal_router
+from services.pay.accounts.records import AccountRecords
 from services.pay.agreements.endpoints import router as agreements_router
 from services.pay.disputes.endpoints import internal as disputes_internal_router
 from services.pay.disputes.endpoints import router as disputes_router
@@ -31,10 +35,16 @@ def create_app(settings: PaySettings | None = None) -> FastAPI:
     settings.register_encryption()
 
     async def start(app: FastAPI) -> None:
-        app.state.jobs = JobQueue.from_redis(app.state.redis, "pay")
+        state = app.state
+        state.jobs = JobQueue.from_redis(state.redis, "pay")
+        state.accounts = AccountRecords(state.db, state.redis)
+        state.following = asyncio.create_task(state.accounts.follow(), name="pay-accounts")
         receipts.announce(settings, "api")
 
     async def stop(app: FastAPI) -> None:
+        app.state.following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.state.following
         # Authorisations the pages started record their outcome before the database goes away.
         await app.state.authorisations.drain(settings.authorisation_timeout_seconds)
 

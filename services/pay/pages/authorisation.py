@@ -30,7 +30,7 @@ from services.pay.payments.authorisation import (
     outcome_trigger,
 )
 from services.pay.payments.models import Payment
-from services.pay.payments.states import Trigger, move, target
+from services.pay.payments.states import Status, Trigger, move, target
 from services.pay.provider.base import AuthorisationResult, CardProvider
 from services.pay.settings import PaySettings
 
@@ -41,14 +41,15 @@ class Authorisations:
     """The provider calls the pages started, so none is garbage-collected mid-call and shutdown can wait for them."""
 
     def __init__(self) -> None:
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Status | None]] = set()
 
-    async def start(self, work: Coroutine[Any, Any, None], wait_seconds: float) -> None:
-        """Run `work` in the background and wait for it at most `wait_seconds`."""
+    async def start(self, work: Coroutine[Any, Any, Status | None], wait_seconds: float) -> asyncio.Task[Status | None]:
+        """Run `work` in the background and wait for it at most `wait_seconds`; the task, done or still running."""
         task = asyncio.create_task(work)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         await asyncio.wait({task}, timeout=wait_seconds)
+        return task
 
     async def drain(self, seconds: float) -> None:
         """At shutdown: let calls in flight record their outcome."""
@@ -56,18 +57,22 @@ class Authorisations:
             await asyncio.wait(set(self._running), timeout=seconds)
 
 
-async def _start(db: Database, payment_id: str, trigger: Trigger, **values: Any) -> bool:
-    """The status before the call, committed before the call is made; False if the payment had moved on."""
+async def _start(db: Database, payment_id: str, trigger: Trigger, **values: Any) -> Status | None:
+    """The status before the call (returned), committed before the call is made; None if the payment had moved
+    on."""
     async with db.write_session() as session:
         payment = await repo.get_by_id(session, payment_id)
-        if payment is None or target(trigger, payment.status) is None:
-            return False
-        return await move(session, payment, trigger, **values)
+        to = target(trigger, payment.status) if payment is not None else None
+        if payment is None or to is None or not await move(session, payment, trigger, **values):
+            return None
+    return to
 
 
 async def _authorise_and_record(
     db: Database, payment_id: str, call: Callable[[], Awaitable[AuthorisationResult]], limit_seconds: float
-) -> None:
+) -> Status | None:
+    """Call the provider, then record its outcome with a conditional update; the status it moved the payment to
+    (None: the payment had moved on meanwhile, and nothing was recorded)."""
     try:
         attempt = await call_provider(call, limit_seconds)
     except Exception as exc:  # an adapter's bug must still end the authorisation (P0050), not leave it in flight
@@ -83,10 +88,14 @@ async def _authorise_and_record(
         payment = await repo.get_by_id(session, payment_id)
         if payment is None or target(trigger, payment.status) is None:
             log.warning("authorisation outcome arrived too late", payment_id=payment_id, outcome=trigger.value)
-            return
-        if await move(session, payment, trigger, **values) and attempt.result and attempt.result.instrument_token:
+            return None
+        to = target(trigger, payment.status)
+        if not await move(session, payment, trigger, **values):
+            return None
+        if attempt.result and attempt.result.instrument_token:
             # The card the provider saved for a set-up payment's agreement, in use once the payment succeeds (§8).
             await agreements.save_pending_card(session, payment, attempt.result.instrument_token)
+    return to
 
 
 def _limits(settings: PaySettings) -> tuple[float, float]:
@@ -95,9 +104,12 @@ def _limits(settings: PaySettings) -> tuple[float, float]:
 
 async def submit_card(
     state: Any, payment: Payment, account: Account, form: AcceptedForm, provider: CardProvider
-) -> None:
+) -> Status | None:
     """The card form was valid: keep the card fields (and billing address and email), move to
-    `AUTHORISATION_READY`, and authorise the total (amount plus any corporate card surcharge)."""
+    `AUTHORISATION_READY`, and authorise the total (amount plus any corporate card surcharge). Returns the
+    payment's status as this request left it (`AUTHORISATION_READY` while the provider has not answered within the
+    page's wait), so the page can redirect without reading the payment again; None when it is not known (the
+    payment had moved on), and the caller reads it."""
     surcharge = corporate_surcharge(account, form.info)
     values: dict[str, Any] = {
         **kept_card_fields(form.card, form.info),
@@ -106,10 +118,10 @@ async def submit_card(
     }
     if account.email_collection_mode != "OFF":
         values["email"] = form.email
-    if not await _start(state.db, payment.id, Trigger.submit_authorisation, **values):
-        return
+    started = await _start(state.db, payment.id, Trigger.submit_authorisation, **values)
+    if started is None:
+        return None
     card, total = form.card, payment.amount + surcharge
-    limit, wait = _limits(state.settings)
 
     def call() -> Awaitable[AuthorisationResult]:
         return provider.authorise(
@@ -120,19 +132,31 @@ async def submit_card(
             save_card=payment.agreement_id is not None,  # a set-up payment (§8)
         )
 
-    await state.authorisations.start(_authorise_and_record(state.db, payment.id, call, limit), wait)
+    return await _authorise(state, payment.id, call, started)
 
 
-async def submit_3ds(state: Any, payment: Payment, provider: CardProvider, *, authenticated: bool) -> None:
+async def submit_3ds(state: Any, payment: Payment, provider: CardProvider, *, authenticated: bool) -> Status | None:
     """The payer answered the (simulated) bank's challenge. One attempt: a second answer finds the payment moved
-    on and changes nothing."""
-    if not await _start(state.db, payment.id, Trigger.three_ds_submitted):
-        return
-    limit, wait = _limits(state.settings)
+    on and changes nothing. Returns the status as `submit_card` does."""
+    started = await _start(state.db, payment.id, Trigger.three_ds_submitted)
+    if started is None:
+        return None
 
     def call() -> Awaitable[AuthorisationResult]:
         return provider.authorise_3ds(
             payment_id=payment.id, provider_id=payment.provider_id, authenticated=authenticated
         )
 
-    await state.authorisations.start(_authorise_and_record(state.db, payment.id, call, limit), wait)
+    return await _authorise(state, payment.id, call, started)
+
+
+async def _authorise(
+    state: Any, payment_id: str, call: Callable[[], Awaitable[AuthorisationResult]], started: Status
+) -> Status | None:
+    """Run the provider call in the background: the status it recorded if it ended within the page's wait (None if
+    it found the payment moved on), else the status `_start` recorded before it (`*_READY`: the waiting page)."""
+    limit, wait = _limits(state.settings)
+    task = await state.authorisations.start(_authorise_and_record(state.db, payment_id, call, limit), wait)
+    if not task.done():
+        return started
+    return None if task.cancelled() or task.exception() is not None else task.result()

@@ -39,9 +39,11 @@ def is_country(code: str) -> bool:
     return code in countries()
 
 
-def choices(lang: str) -> list[tuple[str, str]]:
-    """(code, name) pairs sorted by name in `lang`, for the country select."""
-    return sorted(((c.code, c.name(lang)) for c in countries().values()), key=lambda pair: pair[1].casefold())
+@cache
+def choices(lang: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) pairs sorted by name in `lang`, for the country select; sorted once per language."""
+    pairs = ((c.code, c.name(lang)) for c in countries().values())
+    return tuple(sorted(pairs, key=lambda pair: pair[1].casefold()))
 
 
 def build() -> list[list[str]]:

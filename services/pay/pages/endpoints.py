@@ -23,12 +23,11 @@ from gaap.logging import get_logger
 from gaap.pages import PageError, PageRoute
 from services.pay.accounts.models import Account
 from services.pay.agreements.service import setup_description
-from services.pay.auth import account_of
 from services.pay.deps import after_commit
 from services.pay.ids import is_id
 from services.pay.pages import authorisation
 from services.pay.pages import service as journey
-from services.pay.pages.countries import DEFAULT, choices, countries, is_country
+from services.pay.pages.countries import DEFAULT, countries, is_country
 from services.pay.pages.rendering import PageFrame, SessionExpired, pages_of, set_frame
 from services.pay.pages.session import PaySession
 from services.pay.pages.validation import FieldError, check_form, typed_values
@@ -81,7 +80,7 @@ async def _visit(payment_id: str, request: Request) -> PayerVisit:
     if session is None or not session.holds(payment.id):
         set_frame(request, PageFrame(payment.language))
         raise SessionExpired()
-    account = await account_of(state.db, payment.service_id, payment.mode)
+    account = await state.accounts.account(payment.service_id, payment.mode)
     set_frame(request, PageFrame(payment.language, account.service_name, payment.mode == "test"))
     if request.method not in SAFE_METHODS:
         await pages.csrf.verify(request)
@@ -96,7 +95,8 @@ Payer = Annotated[PayerVisit, Depends(_visit)]
 
 async def _exchange(request: Request, token: str) -> Response:
     pages = pages_of(request)
-    exchanged = await journey.exchange(request.app.state.db, token, pages.sessions.read(request))
+    state = request.app.state
+    exchanged = await journey.exchange(state.db, state.accounts, token, pages.sessions.read(request))
     payment, account = exchanged.payment, exchanged.account
     if exchanged.session is None:
         set_frame(request, PageFrame(payment.language))
@@ -146,11 +146,12 @@ async def _card_page(visit: PayerVisit, values: dict[str, str], errors: list[Fie
     settings = visit.request.app.state.settings
     deadline = visit.payment.created_at + timedelta(seconds=settings.payment_lifetime_seconds)
     types = {kind for _brand, kind in visit.account.accepted_cards}
+    messages = {error.field: pages.gettext(lang, error.message) for error in errors}
     context = {
         "values": values,
-        "errors": {error.field: pages.gettext(lang, error.message) for error in errors},
+        "errors": messages,
         "error_list": [{"text": pages.gettext(lang, error.message), "href": f"#{error.field}"} for error in errors],
-        "countries": choices(lang),
+        "country_select": pages.country_select(lang, values.get("addressCountry", ""), messages.get("addressCountry")),
         "accepted_brands": sorted({BRAND_LABELS[brand] for brand, _type in visit.account.accepted_cards}),
         "accepted_types": types.pop() if len(types) == 1 else "debit_credit",
         "deadline": deadline.astimezone(UK).strftime("%H:%M"),
@@ -186,17 +187,20 @@ async def submit_card_details(visit: Payer) -> Response:
     checked = check_form(form, visit.account, visit.provider, utcnow().date())
     if checked.accepted is None:
         return await _card_page(visit, typed_values(form), checked.errors)
-    await authorisation.submit_card(
+    status = await authorisation.submit_card(
         visit.request.app.state, visit.payment, visit.account, checked.accepted, visit.provider
     )
-    return await _current_page(visit)
+    return await _current_page(visit, status)
 
 
-async def _current_page(visit: PayerVisit) -> Response:
-    """Redirect to the page for the payment's status as it is now (after a provider call, say)."""
-    payment = await journey.load_payment(visit.request.app.state.db, visit.payment.id)
+async def _current_page(visit: PayerVisit, status: Status | None) -> Response:
+    """Redirect to the page for the payment's status after a provider call: the status this request recorded, or,
+    when it recorded none (another request moved the payment first), the status read again."""
+    payment: Payment | None = visit.payment
+    if status is None:
+        payment = await journey.load_payment(visit.request.app.state.db, visit.payment.id)
     assert payment is not None
-    return pages_of(visit.request).see_other(journey.page_for(payment, visit.account))
+    return pages_of(visit.request).see_other(journey.page_for(payment, visit.account, status))
 
 
 @router.get("/card_details/{payment_id}/auth_waiting")
@@ -231,10 +235,10 @@ async def three_ds_handler(visit: Payer) -> Response:
     if visit.payment.status != Status.AUTHORISATION_3DS_REQUIRED:
         return visit.go_to_current_page()
     answer = (await visit.request.form()).get("outcome")
-    await authorisation.submit_3ds(
+    status = await authorisation.submit_3ds(
         visit.request.app.state, visit.payment, visit.provider, authenticated=answer == "authenticate"
     )
-    return await _current_page(visit)
+    return await _current_page(visit, status)
 
 
 # --- confirm, cancel, return ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from gaap.db.base import utcnow
 from gaap.db.engine import Database
 from gaap.pages import PageError
 from services.pay.accounts.models import Account
-from services.pay.auth import account_of
+from services.pay.accounts.records import AccountRecords
 from services.pay.pages.session import PaySession
 from services.pay.payments import repository as repo
 from services.pay.payments.models import Payment
@@ -52,7 +52,7 @@ async def load_payment(db: Database, payment_id: str) -> Payment | None:
     return payment
 
 
-async def exchange(db: Database, token: str, browser: PaySession | None) -> Exchange:
+async def exchange(db: Database, accounts: AccountRecords, token: str, browser: PaySession | None) -> Exchange:
     """§13.2: an unused token is marked used by this browser's session (created if it has none), the payment joins
     the session and `created` becomes `started`. A used token works again only for the session that used it, while
     that session still holds the payment. An unknown token is the 404 page."""
@@ -73,29 +73,31 @@ async def exchange(db: Database, token: str, browser: PaySession | None) -> Exch
                 if target(Trigger.payer_started, payment.status) is not None:
                     await move(session, payment, Trigger.payer_started)
         session.expunge(payment)
-    return Exchange(payment, await account_of(db, payment.service_id, payment.mode), exchanged)
+    return Exchange(payment, await accounts.account(payment.service_id, payment.mode), exchanged)
 
 
-def outcome_of(payment: Payment) -> str | None:
+def outcome_of(payment: Payment, status: str | None = None) -> str | None:
     """The outcome page of a payment the payer is done with: `paid` once confirmed (`success` or `capturable`),
-    else the failure by its code; None while the payer still has something to do."""
-    state = public_state(payment.status)
+    else the failure by its code; None while the payer still has something to do. `status`: the payment's status
+    if it has moved on since `payment` was read."""
+    state = public_state(status or payment.status)
     if state.status in ("success", "capturable"):
         return "paid"
     return OUTCOMES.get(state.code or "")
 
 
-def page_for(payment: Payment, account: Account) -> str:
-    """The page the payment's status calls for; a payer arriving anywhere else is sent there (§13.1)."""
+def page_for(payment: Payment, account: Account, status: str | None = None) -> str:
+    """The page the payment's status calls for (`status` if this request has moved it on since it was read); a
+    payer arriving anywhere else is sent there (§13.1)."""
     home = f"/card_details/{payment.id}"
-    status = Status(payment.status)
+    status = Status(status or payment.status)
     if status in AUTHORISING:
         return f"{home}/auth_waiting"
     if status == Status.AUTHORISATION_3DS_REQUIRED:
         return f"{home}/3ds_required"
     if status == Status.AUTHORISATION_SUCCESS:
         return f"{home}/confirm"
-    if outcome_of(payment) is not None and account.redirect_to_service_immediately_on_terminal_state:
+    if outcome_of(payment, status) is not None and account.redirect_to_service_immediately_on_terminal_state:
         return f"/return/{payment.id}"
     return home
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from gaap.db.deps import DbSession, ReadSession
 from gaap.errors import json_response
 from services.pay.agreements import service as agreements
-from services.pay.auth import PayCaller, account_of
+from services.pay.auth import PayCaller
 from services.pay.deps import NO_STORE, after_commit, origins, scope, token_secret
 from services.pay.errors import (
     CANCEL_PAYMENT,
@@ -70,7 +70,7 @@ async def create_payment(
     state = request.app.state
     body = await json_object(request, CREATE_PAYMENT)
     key = idempotency_key(request)
-    account = await account_of(state.db, caller.service_id, caller.mode)
+    account = await state.accounts.account(caller.service_id, caller.mode)  # cached: accounts.records
     wanted = validate_create(body, account)
     await agreements.check_payment(state.db, account, wanted)
     where, secret = origins(request), token_secret(request)
