@@ -9,14 +9,14 @@ import uuid
 from urllib.parse import urlencode
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from tests.browser.test_identity_pages import _check, _rp, callback_url  # noqa: F401  (fixture)
 from tests.browser.test_identity_password_reset import _code
 from tests.browser.test_pages_browser import submit
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
-from tests.identity.support import Person
+from tests.identity.support import Person, RelyingParty
 from tests.identity.test_account_changes import prove_s1
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
@@ -42,6 +42,21 @@ TEXTS = {
 }  # fmt: skip
 
 
+async def to_account_page(page: Page, rig: IdentityRig, rp: RelyingParty, person: Person, language: str) -> None:
+    """Sign in at `Cl.Cm` through the pages in `language`, then open the account page."""
+    text = TEXTS[language]
+    await page.goto(rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params(ui_locales=language)))
+    await page.get_by_label(text["email"]).fill(person.email)
+    await submit(page, text["continue"])
+    await page.get_by_label(text["password"], exact=True).fill(person.password)
+    await submit(page, text["continue"])
+    await page.get_by_label(text["code"]).fill(person.next_code())
+    await submit(page, text["continue"])
+    assert page.url.startswith(rp.redirect_uri), page.url
+    await page.goto(rig.gateway_url + "/identity/account")
+    await _check(page, text["account"])
+
+
 async def test_change_the_email_address_in_english_then_in_welsh(
     identity_rig: IdentityRig,  # noqa: F811
     browser: Browser,
@@ -53,18 +68,7 @@ async def test_change_the_email_address_in_english_then_in_welsh(
         context = await browser.new_context()
         try:
             page = await context.new_page()
-            await page.goto(
-                identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params(ui_locales=language))
-            )
-            await page.get_by_label(text["email"]).fill(person.email)
-            await submit(page, text["continue"])
-            await page.get_by_label(text["password"], exact=True).fill(person.password)
-            await submit(page, text["continue"])
-            await page.get_by_label(text["code"]).fill(person.next_code())
-            await submit(page, text["continue"])
-            assert page.url.startswith(rp.redirect_uri), page.url
-            await page.goto(identity_rig.gateway_url + "/identity/account")
-            await _check(page, text["account"])
+            await to_account_page(page, identity_rig, rp, person, language)
             await page.get_by_role("link", name=text["change"]).click()
             await _check(page, text["heading"])
             await page.get_by_label(text["new"]).fill(person.email)
@@ -100,15 +104,7 @@ async def test_view_then_delete_the_proven_identity_in_english_and_welsh(
     context = await browser.new_context()
     try:
         page = await context.new_page()
-        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params()))
-        await page.get_by_label("Email address").fill(person.email)
-        await submit(page, "Continue")
-        await page.get_by_label("Password", exact=True).fill(person.password)
-        await submit(page, "Continue")
-        await page.get_by_label("Security code").fill(person.next_code())
-        await submit(page, "Continue")
-        await page.goto(identity_rig.gateway_url + "/identity/account")
-        await _check(page, "Your account")
+        await to_account_page(page, identity_rig, rp, person, "en")
         await page.get_by_role("link", name="View proven identity").click()
         await _check(page, "Your proven identity")
         assert "Ada Testwell" in await page.locator(".govuk-summary-list").inner_text()
@@ -132,15 +128,7 @@ async def test_delete_the_account_in_welsh(
     context = await browser.new_context()
     try:
         page = await context.new_page()
-        params = rp.authorize_params(ui_locales="cy")
-        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(params))
-        await page.get_by_label("Cyfeiriad e-bost").fill(person.email)
-        await submit(page, "Parhau")
-        await page.get_by_label("Cyfrinair", exact=True).fill(person.password)
-        await submit(page, "Parhau")
-        await page.get_by_label("Cod diogelwch").fill(person.next_code())
-        await submit(page, "Parhau")
-        await page.goto(identity_rig.gateway_url + "/identity/account")
+        await to_account_page(page, identity_rig, rp, person, "cy")
         await page.get_by_role("link", name="Dileu eich cyfrif").click()
         await _check(page, "Dileu eich cyfrif")
         await page.get_by_label("Rhowch eich cyfrinair").fill("not the password")
