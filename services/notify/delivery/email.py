@@ -86,9 +86,35 @@ def _checked(value: str) -> str:
     return value
 
 
+#: RFC 5322's limit on a line, the header's name included.
+MAX_LINE = 998
+
+
+class _Whole:
+    """A header value compat32 writes on one line. Given a long value without whitespace (a URL), compat32 folds
+    it before its first character, so a reader sees it with a leading space; one that fits the line limit is
+    better written whole."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def encode(self, linesep: str = "\n", maxlinelen: int | None = None) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
+
+
 def _set(message: Message, name: str, value: str) -> None:
-    """Set a header as compat32 writes it: as is when ASCII, else UTF-8 encoded words; never a line break."""
-    message[name] = _checked(value) if value.isascii() else Header(_checked(value), _UTF8)  # type: ignore[assignment]
+    """Set a header as compat32 writes it: ASCII as is (folded at its spaces, or whole if it has none), anything
+    else as UTF-8 encoded words; never a line break."""
+    _checked(value)
+    if not value.isascii():
+        message[name] = Header(value, _UTF8)  # type: ignore[assignment]
+    elif not any(c.isspace() for c in value) and len(name) + 2 + len(value) <= MAX_LINE:
+        message[name] = _Whole(value)  # type: ignore[assignment]
+    else:
+        message[name] = value
 
 
 def _text(content: str, subtype: str) -> MIMENonMultipart:
