@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 
 from services.identity.accounts import totp
 from tests.identity.conftest import IdentityRig
@@ -21,6 +22,9 @@ from tests.identity.test_code_flow import exchange, signed_in_code
 from tests.identity.test_logout import deliver, outbox, rp_backchannel  # noqa: F401  (fixture)
 from tests.identity.test_password_reset import emails_when
 from tests.identity.test_proving_journeys import SANDBOX, prove, proving_rp
+
+#: Page journeys: run once, on the production database (the account rules are the same on SQLite).
+pytestmark = pytest.mark.parametrize("identity_rig", ["postgresql"], indirect=True)
 
 ACCOUNT = "/identity/account"
 CHANGE = ACCOUNT + "/change-email"

@@ -5,11 +5,15 @@ owner gets the account notice, and the sign-in continues as it would have."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser, RelyingParty, code_from
 from tests.identity.test_code_flow import exchange
 from tests.identity.test_password_reset import emails_when
+
+#: Page journeys: run once, on the production database (the account rules are the same on SQLite).
+pytestmark = pytest.mark.parametrize("identity_rig", ["postgresql"], indirect=True)
 
 CHANGE = "/identity/sign-in/change-password"
 LEAKED = "password1234"  # in the bundled list

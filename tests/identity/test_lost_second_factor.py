@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from services.identity.accounts import totp
 from tests.identity.conftest import IdentityRig
@@ -15,6 +16,9 @@ from tests.identity.test_accounts import SECRET
 from tests.identity.test_code_flow import exchange
 from tests.identity.test_password_reset import code_in, emails_when
 from tests.identity.test_proving_journeys import SANDBOX, prove, proving_rp, tokens_and_userinfo
+
+#: Page journeys: run once, on the production database (the account rules are the same on SQLite).
+pytestmark = pytest.mark.parametrize("identity_rig", ["postgresql"], indirect=True)
 
 RECOVER = "/identity/recover"
 NOTICE = "You have changed how you get GaaP security codes"

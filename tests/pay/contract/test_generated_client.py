@@ -33,6 +33,8 @@ from tests.pay.openapi_contract import as_emitted, load_reference
 ROOT = Path(__file__).resolve().parents[3]
 GENERATOR = ROOT / ".venv-tools" / "bin" / "openapi-python-client"
 PACKAGE = "govuk_pay_client"
+#: The client's view does not depend on pay's database: once, on the production one.
+pytestmark = pytest.mark.parametrize("pay_rig", ["postgresql"], indirect=True)
 SUCCESS_CARD = "4444333322221111"
 
 

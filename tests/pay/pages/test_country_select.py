@@ -62,7 +62,7 @@ def test_the_select_is_labelled_selected_and_escaped(pages: PayPages) -> None:
 
 
 def test_odd_values_and_errors_do_not_grow_the_cache_without_bound(pages: PayPages) -> None:
-    for n in range(1000):
+    for n in range(300):
         pages.country_select("en", f"Z{n}", f"error {n}")
     assert len(pages._country_selects) <= 256
 
@@ -73,14 +73,10 @@ def test_choices_are_sorted_once_per_language() -> None:
     assert names == sorted(names)
 
 
-def test_templates_are_compiled_at_start_up(pages: PayPages, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_templates_are_compiled_at_start_up(pages: PayPages) -> None:
     pages.warm()
-
-    def refuse(*_args: object) -> None:
-        raise AssertionError("a page template was compiled after start-up")
-
     for env in pages.environments.values():
-        monkeypatch.setattr(env.loader, "load", refuse)
+        compiled = {name for _loader, name in env.cache} if env.cache is not None else set()
         for name in (
             "pay/card_details.html",
             "pay/confirm.html",
@@ -90,4 +86,4 @@ def test_templates_are_compiled_at_start_up(pages: PayPages, monkeypatch: pytest
             "govuk_frontend_jinja/template.html",
             "govuk_frontend_jinja/components/date-input/macro.html",
         ):
-            env.get_template(name)
+            assert name in compiled, f"{name} would be compiled when a payer first needs it"
