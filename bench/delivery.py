@@ -41,7 +41,7 @@ import orjson
 from bench.topology import Child, Topology, _wait_ready
 from gaap.embedded.inbox import iter_maildir_files, sink_stats
 from gaap.embedded.ports import free_port
-from gaap.embedded.smtp_sink import RECEIPT_AUTH_ENV, RECEIPT_DROP_LOCAL_PART
+from gaap.embedded.sink_receipts import RECEIPT_AUTH_ENV, RECEIPT_DROP_LOCAL_PART
 from gaap.settings import derive_audience_key, format_keyring, parse_keyring
 
 GAAP = [sys.executable, "-m", "gaap.cli.main"]

@@ -10,7 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from gaap.db import Database
-from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
+from gaap.embedded.sink_receipts import ReceiptSettings
+from gaap.embedded.smtp_sink import SmtpSink
 from services.notify.delivery.failover import ProviderWeights
 from services.notify.settings import NotifySettings, provider_weights
 from tests.notify.conftest import EMAIL_RECEIPT_PASSWORD, EMAIL_RECEIPT_USER, NotifyRig, SmsFake

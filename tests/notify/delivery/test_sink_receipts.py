@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gaap.embedded.inbox import list_emails
-from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
+from gaap.embedded.sink_receipts import ReceiptSettings
+from gaap.embedded.smtp_sink import SmtpSink
 from tests.support import serve_in_thread
 
 

@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gaap.db import Database, utcnow
 from gaap.db.migrate import upgrade
-from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
+from gaap.embedded.sink_receipts import ReceiptSettings
+from gaap.embedded.smtp_sink import SmtpSink
 from gaap.principal import PRINCIPAL_HEADER, Principal, PrincipalSigner
 from gaap.settings import parse_keyring
 from services.notify.app import create_app

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from gaap.db.migrate import upgrade
-from gaap.embedded.smtp_sink import ReceiptSettings, SmtpSink
+from gaap.embedded.sink_receipts import ReceiptSettings
+from gaap.embedded.smtp_sink import SmtpSink
 from gateway.app import create_app as create_gateway
 from services.notify.app import create_app as create_notify
 from services.notify.letters.scanning import ClamAvScanner
