@@ -10,7 +10,9 @@ done at once, and under load a batch is whatever arrived while the previous one 
 with concurrency and each caller still waits about one transaction.
 
 A batch that fails is done again item by item, so one bad item fails only its own caller, and a database outage
-fails every caller with the error, as their own transactions would have.
+fails every caller with the error, as their own transactions would have. `after_commit` runs with the items just
+committed before their callers are woken, for work their answers depend on; what it raises is logged, since the
+items are committed whatever it does. `gaap.db.batch.GroupCommit` is a coalescer of inserts.
 """
 
 from __future__ import annotations
@@ -20,24 +22,74 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from gaap.db.batch import HeldConnection
 from gaap.db.engine import Database
+from gaap.logging import get_logger
+
+log = get_logger("gaap.db.coalesce")
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+T = TypeVar("T")
+
+
+class HeldConnection:
+    """A connection a drain task keeps for itself, so that a batch costs no checkout and no check (a round
+    trip). Without that check, the connection may have died while idle (the database restarted): a
+    transaction whose connection turns out dead is run again, once, on a fresh one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: AsyncConnection | None = None
+
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work(conn)` inside one transaction, committed when it returns."""
+        for attempt in (1, 2):
+            if self.conn is None or self.conn.closed or self.conn.invalidated:
+                self.conn = await self.db.engine.connect()
+            conn = self.conn
+            try:
+                async with conn.begin():
+                    return await work(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                await self.close()  # the database went away, or restarted since the last batch
+                if attempt == 2:
+                    raise
+            except BaseException:  # in an unknown state (cancelled mid-statement): never reuse it
+                await self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
 
 #: Does a batch in the session it is given (committed after it returns): one result per item, in order.
 BatchFunction = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Result]]]
 
 
 class Coalescer(Generic[Item, Result]):
-    def __init__(self, db: Database, run: BatchFunction[Item, Result], *, name: str, max_items: int = 200) -> None:
+    def __init__(
+        self,
+        db: Database,
+        run: BatchFunction[Item, Result],
+        *,
+        name: str,
+        max_items: int = 200,
+        after_commit: Callable[[list[Item]], Awaitable[None]] | None = None,
+    ) -> None:
         self.db = db
         self.run = run
         self.name = name
         self.max_items = max_items
+        self.after_commit = after_commit
         self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._drain: asyncio.Task[None] | None = None
         self.held = HeldConnection(db)
@@ -67,16 +119,24 @@ class Coalescer(Generic[Item, Result]):
                 if len(batch) == 1:
                     _fail(batch[0][1], exc)
                     continue
-                for item, future in batch:  # one bad item must fail only its own caller
+                for entry in batch:  # one bad item must fail only its own caller
                     try:
-                        [result] = await self._write([item])
+                        [result] = await self._write([entry[0]])
                     except Exception as alone:
-                        _fail(future, alone)
+                        _fail(entry[1], alone)
                     else:
-                        _succeed(future, result)
+                        await self._settle([entry], [result])
             else:
-                for (_item, future), result in zip(batch, results, strict=True):
-                    _succeed(future, result)
+                await self._settle(batch, results)
+
+    async def _settle(self, batch: list[tuple[Item, asyncio.Future[Result]]], results: Sequence[Result]) -> None:
+        if self.after_commit is not None:
+            try:
+                await self.after_commit([item for item, _ in batch])
+            except Exception:  # committed: their callers succeed whatever happens here
+                log.exception("coalesce.after_commit_failed", name=self.name)
+        for (_item, future), result in zip(batch, results, strict=True):
+            _succeed(future, result)
 
     async def _write(self, items: list[Item]) -> Sequence[Result]:
         async def work(conn: AsyncConnection) -> Sequence[Result]:
