@@ -40,6 +40,11 @@ class Client(Base):
     max_age_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     default_vtr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The client must send its authorization requests as signed request objects (spec §5.3).
+    jar_validation_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: HMAC-SHA256 (hex) of the client secret under `IDENTITY_CLIENT_SECRET_PEPPER`, for the client-secret methods;
+    #: set by identity when it generates a secret, never by a push, so a push cannot overwrite it.
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: The gateway's version of this record; an older push never overwrites a newer one.
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

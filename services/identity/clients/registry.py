@@ -58,6 +58,8 @@ class RegisteredClient:
     max_age_enabled: bool
     active: bool
     default_vtr: str | None
+    #: Authorization requests must come as signed request objects (spec §5.3).
+    jar_validation_required: bool
     #: `public_jwks` parsed once per cached record: `/token` verifies every assertion against it, and parsing a key
     #: set costs about as much as the verification itself. Dropped with the record when it changes.
     static_keys: KeySet | None = field(default=None, compare=False, repr=False)
@@ -84,6 +86,7 @@ class RegisteredClient:
             max_age_enabled=row.max_age_enabled,
             active=row.active,
             default_vtr=row.default_vtr,
+            jar_validation_required=row.jar_validation_required,
             static_keys=_parsed(row.client_id, row.public_jwks) if row.public_jwks is not None else None,
         )
 

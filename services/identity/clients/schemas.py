@@ -37,6 +37,7 @@ class ClientRecord(BaseModel):
     max_age_enabled: bool = Field(default=True, alias="MaxAgeEnabled")
     is_active: bool = Field(default=True, alias="IsActive")
     default_vtr: str | None = Field(default=None, alias="DefaultVtr", max_length=64)
+    jar_validation_required: bool = Field(default=False, alias="JarValidationRequired")
 
 
 class IdentityServiceSettings(BaseModel):

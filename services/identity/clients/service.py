@@ -53,6 +53,7 @@ def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
         "permit_missing_nonce": record.permit_missing_nonce,
         "max_age_enabled": record.max_age_enabled,
         "default_vtr": record.default_vtr,
+        "jar_validation_required": record.jar_validation_required,
     }
 
 
