@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import re
 import secrets
 import time
@@ -18,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gaap.embedded.inbox import list_texts
 from services.identity.accounts import totp
@@ -28,6 +31,16 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def confused_token(payload: dict[str, Any], key: ec.EllipticCurvePrivateKey, kid: str | None = None) -> str:
+    """A token "signed" HS256 with the PEM of `key`'s public half: the algorithm-confusion attack. PyJWT refuses to
+    make one, so it is made by hand."""
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}).encode())
+    body = b64url(json.dumps(payload).encode())
+    signature = b64url(hmac.new(public_pem, f"{header}.{body}".encode(), "sha256").digest())
+    return f"{header}.{body}.{signature}"
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -95,6 +108,24 @@ class RelyingParty:
         payload = {k: v for k, v in payload.items() if v is not None}
         headers = {"kid": self.kid} if self.kid else {}
         return jwt.encode(payload, key if key is not None else self.key, algorithm=alg, headers=headers)
+
+    def request_object(self, *, key: Any = None, alg: str = "ES256", **claims: Any) -> str:
+        """Fresh authorization parameters (state, nonce, PKCE) signed as a request object (spec §5.3)."""
+        payload: dict[str, Any] = {
+            "iss": self.client_id,
+            "aud": self.issuer + "authorize",
+            "exp": int(time.time()) + 300,
+        }
+        payload.update(self.authorize_params())
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(payload, key if key is not None else self.key, algorithm=alg, headers={"kid": self.kid})
+
+    def jar_url(self, token: str, **query: str | None) -> str:
+        """`/authorize` with a request object: the query repeats `response_type`, `scope` and `client_id`."""
+        params = {"response_type": "code", "scope": "openid email", "client_id": self.client_id, "request": token}
+        params.update(query)
+        return "/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
 
     def token_form(self, code: str, **overrides: Any) -> dict[str, str]:
         form = {

@@ -148,6 +148,8 @@ def test_jwks_url_clients_and_key_rotation_at_the_rp(
     rp = RelyingParty(f"rp-{uuid.uuid4().hex[:10]}", identity_rig.issuer, kid="one")
     state["keys"] = [public_jwk(rp.key, "one")]
     identity_rig.register(rp, PublicKeySource="JWKS", PublicKey=None, JwksUrl=url)
+    signed = httpx.get(identity_rig.gateway_url + rp.jar_url(rp.request_object()))  # request objects too (§5.3)
+    assert signed.status_code == 303, signed.text[:300]
     assert exchange(identity_rig, rp, signed_in_code(browser, rp, person)["code"]).status_code == 200
     fetched = state["fetches"]
     registry = identity_rig.app.state.identity.clients

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from tests.identity.conftest import IdentityRig
-from tests.identity.support import Browser, Person, RelyingParty, code_from
+from tests.identity.support import Browser, Person, RelyingParty, code_from, confused_token
 
 
 def exchange(rig: IdentityRig, rp: RelyingParty, code: str, **overrides: str | None) -> httpx.Response:
@@ -94,7 +94,6 @@ def test_client_assertions(identity_rig: IdentityRig, rp: RelyingParty, person: 
 
     import jwt as pyjwt
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     now = int(time.time())
     unsigned = pyjwt.encode(
@@ -103,20 +102,8 @@ def test_client_assertions(identity_rig: IdentityRig, rp: RelyingParty, person: 
         algorithm="none",
     )
     refused(unsigned)
-    public_pem = rp.key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    import hmac as _hmac  # PyJWT refuses a PEM as an HMAC key, so forge the HS256 token by hand
-    import json
-
-    from tests.identity.support import b64url
-
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": rp.kid}).encode())
-    payload = b64url(
-        json.dumps(
-            {"iss": rp.client_id, "sub": rp.client_id, "aud": rp.issuer + "token", "exp": now + 60, "jti": "b"}
-        ).encode()
-    )
-    signature = b64url(_hmac.new(public_pem, f"{header}.{payload}".encode(), "sha256").digest())
-    refused(f"{header}.{payload}.{signature}")
+    claims = {"iss": rp.client_id, "sub": rp.client_id, "aud": rp.issuer + "token", "exp": now + 60, "jti": "b"}
+    refused(confused_token(claims, rp.key, rp.kid))
     refused(rp.assertion(key=ec.generate_private_key(ec.SECP256R1())))  # not the registered key
     refused(rp.assertion(aud="https://elsewhere.example/token"))
     refused(rp.assertion(iss="someone-else"))

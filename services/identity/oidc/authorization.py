@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -26,7 +27,8 @@ from services.identity.deps import Provider
 from services.identity.i18n import N_
 from services.identity.keys.models import OIDC
 from services.identity.keys.ring import KeySnapshot
-from services.identity.oidc.authorize import AuthorizationRequest, AuthorizeError, validate
+from services.identity.oidc.authorize import PARAMETERS, AuthorizationRequest, AuthorizeError, validate
+from services.identity.oidc.request_object import kid_of, open_request_object
 from services.identity.oidc.requests import Exchange, OidcRequest
 from services.identity.pages import go
 from services.identity.proving import credential
@@ -71,12 +73,19 @@ async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) ->
     client = await op.clients.get(client_id) if client_id else None
     keys = await op.keys.current()
     lang = language_from_ui_locales(next((value for key, value in pairs if key == "ui_locales"), None))
+    request_object = next((value for key, value in pairs if key == "request"), None)
+    client_keys = KeySet([])
+    if client is not None and request_object is not None and (client.public_jwks or client.jwks_url):
+        client_keys = await op.clients.keys_for(client, kid_of(request_object))
     try:
         auth, client = validate(
             pairs,
             lambda wanted: client if client is not None and client.client_id == wanted else None,
             verify_hint=lambda token, cid: verify_id_token_hint(keys, op.issuer, token, cid),
             language_of=language_from_ui_locales,
+            open_request=lambda token, c: open_request_object(
+                token, client_keys, client_id=c.client_id, issuer=op.issuer, parameters=PARAMETERS
+            ),
         )
     except AuthorizeError as error:
         return error_answer(request, error, lang)

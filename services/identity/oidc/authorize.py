@@ -18,6 +18,7 @@ from typing import Any
 
 from services.identity.clients.registry import RegisteredClient
 from services.identity.i18n import N_
+from services.identity.oidc.request_object import MUST_MATCH, RequestObjectError
 from services.identity.oidc.vtr import DEFAULT_VTR, Vector, lowest, parse_vtr
 
 VOCAB = "https://vocab.account.gov.uk/v1/"
@@ -36,6 +37,8 @@ SINGLE = (
     "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "vtr", "claims", "ui_locales",
     "response_mode", "code_challenge", "code_challenge_method", "prompt", "max_age", "id_token_hint", "login_hint",
 )  # fmt: skip
+#: What a request object may carry (spec §5.1, §5.3): the parameters above and those accepted and ignored.
+PARAMETERS = frozenset((*SINGLE, "channel", "acr_values", "display", "claims_locales", "rp_sid"))
 
 
 class AuthorizeError(Exception):
@@ -79,6 +82,12 @@ class AuthorizationRequest:
     @property
     def vector(self) -> Vector:
         return lowest(parse_vtr(self.vtr) or [])
+
+    @property
+    def reauthentication(self) -> bool:
+        """`prompt=login` with an `id_token_hint` (One Login's re-authentication, spec §5.3): only the hinted user
+        may sign in; anyone else, or too many failures, ends the session and answers `login_required`."""
+        return self.hint_sub is not None and "login" in self.prompt
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,8 +150,10 @@ def validate(
     *,
     verify_hint: Callable[[str, str], dict[str, Any] | None],
     language_of: Callable[[str | None], str | None],
+    open_request: Callable[[str, RegisteredClient], dict[str, str]] | None = None,
 ) -> tuple[AuthorizationRequest, RegisteredClient]:
-    """Validate the request's parameters (query or form pairs); raise `AuthorizeError` on the first failure."""
+    """Validate the request's parameters (query or form pairs); raise `AuthorizeError` on the first failure.
+    `open_request` verifies a request object and returns its parameters (raising `RequestObjectError`)."""
     values: dict[str, list[str]] = {}
     for key, value in query:
         values.setdefault(key, []).append(value)
@@ -151,11 +162,22 @@ def validate(
     def page(description: str) -> AuthorizeError:
         return AuthorizeError("invalid_request", description)
 
-    if any(len(values.get(name, ())) > 1 for name in ("client_id", "redirect_uri", "response_mode")):
+    if any(len(values.get(name, ())) > 1 for name in ("client_id", "redirect_uri", "response_mode", "request")):
         raise page(N_("The request repeats a parameter"))
     client = client_of(one["client_id"]) if one.get("client_id") else None
     if client is None:
         raise page(N_("Unknown client"))
+    signed = "request" in one and "request_uri" not in one
+    if signed:
+        if open_request is None:
+            raise AuthorizeError("invalid_request_object", N_("The request object could not be verified"))
+        try:
+            carried = open_request(one["request"], client)
+        except RequestObjectError as exc:
+            raise AuthorizeError("invalid_request_object", exc.description) from None
+        if any(len(values.get(name, ())) != 1 or carried.get(name) != one[name] for name in MUST_MATCH):
+            raise page(N_("The response_type, scope and client_id parameters must match the request object"))
+        values, one = {k: [v] for k, v in carried.items()}, carried
     redirect_uri = one.get("redirect_uri")
     if not redirect_uri or not client.check_redirect_uri(redirect_uri):
         raise page(N_("Invalid redirect URI"))
@@ -169,8 +191,8 @@ def validate(
 
     if "request_uri" in values:
         raise fail("request_uri_not_supported", "Request URI parameter is not supported")
-    if "request" in values:
-        raise fail("request_not_supported", "Request objects are not supported")
+    if client.jar_validation_required and not signed:
+        raise fail("invalid_request", "Request must be a signed request object (JAR)")
     if not client.active:
         raise fail("unauthorized_client", "client deactivated")
     repeated = [name for name in SINGLE if len(values.get(name, ())) > 1]

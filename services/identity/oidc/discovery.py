@@ -1,5 +1,5 @@
 """The discovery document (spec §4), built once per process from the issuer: only what this OP does is
-advertised (no `none`, no client secrets, no request objects), so a relying party's library never picks a
+advertised (no `none`, no client secrets), so a relying party's library never picks a
 method we would refuse."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import Any
 
 from services.identity.oidc.authorize import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from services.identity.oidc.server import ASSERTION_ALGORITHMS
+from services.identity.oidc.signed import SIGNING_ALGORITHMS
 
 
 def discovery_document(issuer: str) -> dict[str, Any]:
@@ -30,7 +31,8 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "id_token_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "request_uri_parameter_supported": False,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": False,

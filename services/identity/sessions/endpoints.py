@@ -10,9 +10,10 @@ prefetch never sends a text."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -30,7 +31,7 @@ from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SECOND_FACTOR, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page, valid_email
 from services.identity.sessions.breached import BREACHED_USER, CHANGE
-from services.identity.sessions.steps import after_password, reach_level
+from services.identity.sessions.steps import after_password, reach_level, reauthentication_refused
 from services.identity.sessions.store import BrowserSession
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse, tags=["pages"], responses=PAGE_RESPONSES)
@@ -97,14 +98,20 @@ async def password_page(request: Request, op: Op) -> Response:
 
 @router.post(PASSWORD)
 async def check_password(
-    request: Request, op: Op, db: DbSession, _: CsrfProtected, password: Annotated[str, Form()] = ""
+    request: Request,
+    op: Op,
+    db: DbSession,
+    background: BackgroundTasks,
+    _: CsrfProtected,
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     session = await op.sessions.load_or_new(request)
     email = session.journey.get("email")
     if not email:
         return await go(op, session, SIGN_IN)
+    locked = partial(_locked, op, request, db, background, session, "password")
     if await op.counters.exceeded("password", email, op.lockout):
-        return await page(op, request, session, LOCKED, {"what": "password"}, 429)
+        return await locked()
     user = await users.by_email(db, email)
     matches, new_hash = await verify_password(user.password_hash if user else None, password)
     if user is None or not matches:
@@ -112,11 +119,15 @@ async def check_password(
         if failures >= op.lockout.max_count:
             if user is not None:
                 record(db, "account_locked", user_id=user.id, reason="password")
-            return await page(op, request, session, LOCKED, {"what": "password"}, 429)
+            return await locked()
         return await page(
             op, request, session, "identity/form.html", _password_form([field_error("password", WRONG)]), 400
         )
     await op.counters.clear("password", email)
+    refused = await reauthentication_refused(op, db, background, session, user.id)
+    if refused is not None:
+        record(db, "reauthentication_refused", user_id=user.id, reason="another account")
+        return refused
     if new_hash:
         await users.set_password_hash(db, user.id, new_hash)
     if is_breached(password, op.breached):
@@ -163,6 +174,17 @@ CODE_FIELD = {
 NOT_SENT = N_("We could not send your code. Try again later.")
 
 
+async def _locked(
+    op: Provider, request: Request, db: AsyncSession, background: BackgroundTasks, session: BrowserSession, what: str
+) -> Response:
+    """The answer to too many failures: the locked page, or, while a re-authentication waits, the end of the session
+    and `login_required` at the relying party (spec §5.3)."""
+    refused = await reauthentication_refused(op, db, background, session, None)
+    if refused is not None:
+        return refused
+    return await page(op, request, session, LOCKED, {"what": what}, 429)
+
+
 async def _signing_in(op: Provider, request: Request, db: AsyncSession) -> tuple[BrowserSession, User | None]:
     session = await op.sessions.load_or_new(request)
     return session, (await users.by_id(db, session.user_id) if session.user_id else None)
@@ -198,17 +220,23 @@ async def code_page(request: Request, op: Op, db: DbSession) -> Response:
 
 @router.post(SECOND_FACTOR)
 async def check_code(
-    request: Request, op: Op, db: DbSession, _: CsrfProtected, code: Annotated[str, Form()] = ""
+    request: Request,
+    op: Op,
+    db: DbSession,
+    background: BackgroundTasks,
+    _: CsrfProtected,
+    code: Annotated[str, Form()] = "",
 ) -> Response:
     session, user = await _signing_in(op, request, db)
     if user is None:
         return await go(op, session, SIGN_IN)
+    locked = partial(_locked, op, request, db, background, session, "code")
     subject = str(user.id)
     if user.second_factor == SMS:
         entered = await enter_code(op, purpose=SMS_PURPOSE, subject=subject, code=code, counted_as=("code", subject))
         if entered is Entered.locked:
             record(db, "account_locked", user_id=user.id, reason="security code")
-            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+            return await locked()
         if entered is not Entered.ok:
             message = (
                 N_("The code you entered is not correct")
@@ -221,12 +249,12 @@ async def check_code(
         session.journey.pop("texted_at", None)
         return await _second_factor_proven(op, db, session, user)
     if await op.counters.exceeded("code", subject, op.code_failures):
-        return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+        return await locked()
     counter = totp.verify(user.totp_secret or "", code, time.time(), user.totp_last_counter)
     if counter is None or not await users.use_totp_step(db, user.id, counter):
         if await op.counters.hit("code", subject, op.code_failures) >= op.code_failures.max_count:
             record(db, "account_locked", user_id=user.id, reason="security code")
-            return await page(op, request, session, LOCKED, {"what": "code"}, 429)
+            return await locked()
         error = field_error("code", N_("The security code you entered is not correct, or has already been used"))
         return await page(op, request, session, "identity/form.html", _code_form([error]), 400)
     await op.counters.clear("code", subject)
