@@ -33,7 +33,7 @@ from gaap.errors import FAMILIES, ApiError, ErrorFamily, Fault
 from gaap.health import Check, healthz, readiness
 from gaap.metrics import MetricsMiddleware, metrics_endpoint
 from gaap.principal import PrincipalVerifier, service_keyring
-from gaap.redis import create_redis
+from gaap.redis import REDIS_UNREACHABLE, create_redis
 from gaap.settings import ComponentSettings
 
 log = structlog.get_logger("gaap.app")
@@ -179,11 +179,19 @@ def install_error_handlers(app: FastAPI, family: ErrorFamily) -> None:
         mark_failed(request)
         return family.fault(Fault.unavailable, request_id_of(request), STORAGE_FULL_MESSAGE if full else None)
 
+    async def on_redis_error(request: Request, exc: Exception) -> Response:
+        """Redis unreachable on a path that needs it: a 503 in the family's format, as for the database."""
+        log.warning("redis unavailable", path=request.url.path, error=type(exc).__name__)
+        mark_failed(request)
+        return family.fault(Fault.unavailable, request_id_of(request))
+
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     for unreachable in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
         app.add_exception_handler(unreachable, on_database_error)
+    for redis_error in REDIS_UNREACHABLE:
+        app.add_exception_handler(redis_error, on_redis_error)
 
 
 @dataclass

@@ -24,7 +24,9 @@ from starlette.responses import HTMLResponse, Response
 
 from gaap.context import REQUEST_ID_HEADER, accept_request_id, current_request_id
 from gaap.db.deps import mark_failed
+from gaap.db.outage import database_unavailable, storage_full
 from gaap.errors import ApiError
+from gaap.redis import REDIS_UNREACHABLE
 
 if TYPE_CHECKING:
     from gaap.pages.templating import Pages
@@ -33,6 +35,8 @@ log = structlog.get_logger("gaap.pages")
 
 #: The statuses `gaap/error.html` has its own texts for; others fall back to the 400 or 500 texts.
 ERROR_STATUSES = (400, 403, 404, 429, 500, 503)
+#: Seconds a browser is asked to wait when a dependency (the database, Redis) is away.
+RETRY_AFTER = 30
 
 
 class PageError(ApiError):
@@ -135,5 +139,9 @@ def _error_page(request: Request, exc: Exception) -> Response:
         return render_error_page(request, exc.status_code, headers=dict(exc.headers or {}) or None)
     if isinstance(exc, RequestValidationError):
         return render_error_page(request, 400)
+    if isinstance(exc, REDIS_UNREACHABLE) or database_unavailable(exc) or storage_full(exc):
+        # A dependency away for a while (the request committed nothing): "try again later", not a bug.
+        log.warning("dependency unavailable on a page", path=request.url.path, error=type(exc).__name__)
+        return render_error_page(request, 503, retry_after=RETRY_AFTER)
     log.exception("unhandled error on a page", path=request.url.path, error=type(exc).__name__)
     return render_error_page(request, 500)

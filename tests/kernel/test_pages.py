@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Form, Request
+from redis.asyncio import Redis
 from starlette.responses import Response
 
 from gaap.app import RequestContextMiddleware, install_error_handlers
@@ -35,6 +37,7 @@ from gaap.pages import (
 from gaap.pages.assets import DEFAULT_SOURCE, DEFAULT_TARGET, AssetsError, ensure_assets, main
 from gaap.pages.i18n import KERNEL_LOCALE_DIR
 from gaap.pages.templating import KERNEL_TEMPLATES
+from gaap.redis import create_redis
 
 SECRET = "unit-test-secret-0123456789abcdef"
 FORM = """\
@@ -69,6 +72,14 @@ def component_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return root / "templates", root / "locale"
 
 
+def away_redis() -> Redis:
+    """A Redis client for a port nobody listens on: Redis away, as in an outage."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return create_redis(f"redis://127.0.0.1:{port}/0")
+
+
 def make_app(pages: Pages) -> FastAPI:
     router = APIRouter(route_class=PageRoute)
 
@@ -96,7 +107,20 @@ def make_app(pages: Pages) -> FastAPI:
     async def boom(request: Request) -> Response:
         raise RuntimeError("a bug")
 
+    @router.get("/needs-redis")
+    async def page_needs_redis(request: Request) -> Response:
+        async with away_redis() as redis:
+            await redis.get("anything")
+        return Response("unreachable")
+
     app = FastAPI()
+
+    @app.get("/api/needs-redis")
+    async def api_needs_redis() -> Response:
+        async with away_redis() as redis:
+            await redis.get("anything")
+        return Response("unreachable")
+
     install_error_handlers(app, FAMILIES["platform"])
     pages.install(app, page_prefixes=("/form", "/missing"))
     app.include_router(router)
@@ -302,6 +326,16 @@ async def test_page_routes_render_api_errors_and_bugs_as_html(client: httpx.Asyn
     assert "Sorry, there is a problem with the service" in boom.text
     assert "Try again later." in boom.text
     assert "req-500-abcdef" in boom.text
+
+
+async def test_redis_away_is_a_503_on_pages_and_apis(client: httpx.AsyncClient) -> None:
+    page = await client.get("/needs-redis")
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["retry-after"] == "30"
+    api = await client.get("/api/needs-redis")
+    assert api.status_code == 503
+    assert api.json()["message"] == "The service is temporarily unavailable"
 
 
 @pytest.mark.parametrize(
