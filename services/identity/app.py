@@ -20,6 +20,7 @@ from services.identity.accounts.delete_account import router as delete_account_p
 from services.identity.accounts.endpoints import router as account_pages
 from services.identity.accounts.enrolment import router as enrolment_pages
 from services.identity.accounts.lost_factor import router as lost_factor_pages
+from services.identity.accounts.lost_factor_kbv import router as lost_factor_identity_pages
 from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
 from services.identity.accounts.proven_identity import router as proven_identity_pages
@@ -125,6 +126,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 enrolment_pages,
                 recovery_pages,
                 lost_factor_pages,
+                lost_factor_identity_pages,
                 change_email_pages,
                 change_password_pages,
                 change_factor_pages,

@@ -1,6 +1,7 @@
 """A forgotten password in Chromium (spec §9.6): from the password page to a new password, with the emailed code read
 back from notify, then the second factor for a `Cl.Cm` request; then the same pages in Welsh for a `Cl` request.
-axe finds no WCAG 2.2 AA violation on any page, error pages included."""
+A lost authenticator app replaced, and the fresh security questions that keep a proven identity (passed in English,
+failed in Welsh). axe finds no WCAG 2.2 AA violation on any page, error pages included."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.browser.test_pages_browser import assert_accessible, console_errors, 
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.identity.conftest import CODE_TEMPLATE, IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
 from tests.identity.support import Person
+from tests.identity.test_lost_second_factor import give_identity, held
 from tests.identity.test_password_reset import code_in, emails_when
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
@@ -187,3 +189,85 @@ async def test_replace_a_lost_authenticator_app_in_english_then_in_welsh(
             person.totp_secret, person.last_counter = key, int(time.time()) // 30
         finally:
             await context.close()
+
+
+async def _to_the_identity_choice(page: Page, rig: IdentityRig, person: Person, texts: tuple[str, ...]) -> None:
+    """From the email page to the proven-identity step of replacing a lost app, in the page's language."""
+    email_label, button, password_label, lost, send, code_label, heading = texts
+    await _to_password_page(page, person.email, email_label, button)
+    await page.get_by_label(password_label, exact=True).fill(person.password)
+    await submit(page, button)
+    await page.get_by_role("link", name=lost).click()
+    await submit(page, send)
+    await page.get_by_label(code_label).fill(await _code(rig, person.email, 1))
+    await submit(page, button)
+    await _check(page, heading)
+
+
+async def test_keep_a_proven_identity_with_security_questions_in_english_and_lose_it_in_welsh(
+    identity_rig: IdentityRig,  # noqa: F811
+    browser: Browser,
+    callback_url: str,  # noqa: F811
+) -> None:
+    """The fresh KBV check of a lost second factor (spec §9.6): passed in English (the identity is kept, the new app
+    set up), failed in Welsh (only the deletion is left); axe on every page, the error pages included."""
+    rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
+    person: Person = await asyncio.to_thread(identity_rig.person)
+    await asyncio.to_thread(give_identity, identity_rig, person, "S1", 2, "M1A")
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        errors = console_errors(page)
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params()))
+        english = ("Email address", "Continue", "Password", "I cannot use my authenticator app", "Send the code",
+                   "Enter the 6-digit code", "You have proved your identity")  # fmt: skip
+        await _to_the_identity_choice(page, identity_rig, person, english)
+        assert await submit(page, "Continue") == 400
+        await _check(page, "You have proved your identity")  # "Select what you want to do"
+        await page.get_by_label("Answer security questions to keep my proven identity").check()
+        await submit(page, "Continue")
+        await _check(page, "Answer security questions")
+        await page.get_by_label("Sandbox Bank").check()
+        assert await submit(page, "Continue") == 400
+        await _check(page, "Answer security questions")  # "Answer every question"
+        for answer in ("Sandbox Bank", "2015", "£100 to £199"):
+            await page.get_by_label(answer).check()
+        await submit(page, "Continue")
+        await _check(page, "How do you want to get security codes?")
+        await page.get_by_label("Authenticator app for a phone or tablet").check()
+        await submit(page, "Continue")
+        found = SECRET.search(await page.locator("strong").last.inner_text())
+        assert found, await page.content()
+        await page.get_by_label("Enter the 6-digit security code shown in the app").fill(
+            totp.code_at(found.group(1).replace(" ", ""), int(time.time()) // 30)
+        )
+        await submit(page, "Continue")
+        assert page.url.startswith(rp.redirect_uri), page.url
+        assert (await _tokens(identity_rig, rp, page.url))["vot"] == "Cl.Cm"
+        assert [e for e in errors if "Failed to load resource" not in e] == []
+    finally:
+        await context.close()
+    assert (await asyncio.to_thread(held, identity_rig, person))[0] == (2, "M1A")
+
+    welsh_person: Person = await asyncio.to_thread(identity_rig.person)
+    await asyncio.to_thread(give_identity, identity_rig, welsh_person, "S2", 2, "M1B")
+    welsh = await browser.new_context()
+    try:
+        page = await welsh.new_page()
+        await page.goto(identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params(ui_locales="cy")))
+        texts = ("Cyfeiriad e-bost", "Parhau", "Cyfrinair", "Ni allaf ddefnyddio fy ap dilysu", "Anfon y cod",
+                 "Rhowch y cod 6 digid", "Rydych wedi profi eich hunaniaeth")  # fmt: skip
+        await _to_the_identity_choice(page, identity_rig, welsh_person, texts)
+        await page.get_by_label("Ateb cwestiynau diogelwch i gadw fy hunaniaeth wedi'i phrofi").check()
+        await submit(page, "Parhau")
+        await _check(page, "Atebwch gwestiynau diogelwch")
+        for question in ("KBV-BANK", "KBV-MOVE-YEAR", "KBV-LOAN"):  # all wrong: `V01`
+            await page.locator(f'input[name="{question}"][value="None of these"]').check()
+        await submit(page, "Parhau")
+        await _check(page, "Rydych wedi profi eich hunaniaeth")
+        assert "Nid oedd eich atebion" in await page.locator("main").inner_text()
+        await submit(page, "Dileu fy hunaniaeth wedi'i phrofi a pharhau")
+        assert page.url.endswith("/identity/recover/second-factor"), page.url
+        await assert_accessible(page)
+    finally:
+        await welsh.close()

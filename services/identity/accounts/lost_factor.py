@@ -5,9 +5,9 @@ address with a 6-digit code, then sets up a new second factor on the enrolment p
 ends (with back-channel logout), the account notice is emailed, and the sign-in goes on.
 
 An account that holds a proven identity must not let a password and an inbox alone take over the identity that was
-proven with documents: the spec asks for a fresh knowledge-based check against it, or the identity's deletion. This
-journey offers the deletion (the user can prove their identity again); the identity record is deleted in the same
-transaction that stores the new factor, so a journey given up halfway deletes nothing.
+proven with documents: after the emailed code, the user either passes a fresh knowledge-based check against the
+stored identity or agrees to its deletion (`lost_factor_kbv.py`). Either takes effect in the transaction that stores
+the new factor, so a journey given up halfway changes nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from services.identity.accounts.forms import WRONG_CODE, Entered, check_email_fo
 from services.identity.accounts.models import User
 from services.identity.accounts.notify import NotifyUnavailable
 from services.identity.deps import Op, Provider
+from services.identity.events import record
 from services.identity.i18n import N_
 from services.identity.oidc.authorization import CONTINUE, SIGN_IN
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page
@@ -47,7 +48,7 @@ FORM = "identity/form.html"
 LOCKED = "identity/locked.html"
 
 
-async def _signed_in_with_password(
+async def signed_in_with_password(
     op: Provider, request: Request, db: AsyncSession
 ) -> tuple[BrowserSession, User | None]:
     """The session, and its user when the password was proven in it (`Cl` or more)."""
@@ -73,7 +74,7 @@ def _start_form() -> dict[str, Any]:
 @router.get(RECOVER)
 async def recover_page(request: Request, op: Op, db: DbSession) -> Response:
     """Start replacing a lost second factor (after the password)."""
-    session, user = await _signed_in_with_password(op, request, db)
+    session, user = await signed_in_with_password(op, request, db)
     if user is None:
         return await go(op, session, SIGN_IN)
     return await page(op, request, session, FORM, _start_form())
@@ -81,7 +82,7 @@ async def recover_page(request: Request, op: Op, db: DbSession) -> Response:
 
 @router.post(RECOVER)
 async def send_code(request: Request, op: Op, db: DbSession, background: BackgroundTasks, _: CsrfProtected) -> Response:
-    session, user = await _signed_in_with_password(op, request, db)
+    session, user = await signed_in_with_password(op, request, db)
     if user is None:
         return await go(op, session, SIGN_IN)
     if await op.counters.hit("send", user.email, op.code_sends) > op.code_sends.max_count:
@@ -105,7 +106,7 @@ def _check_form(errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
 
 def _recovering(session: BrowserSession) -> str | None:
     """The email of the account whose factor is being replaced, once the code is right (and, for an account with a
-    proven identity, its deletion chosen)."""
+    proven identity, once it is settled: kept by a passed check, or its deletion agreed)."""
     journey = session.journey
     ready = journey.get("recover_verified") and journey.get("recover_user") == session.user_id
     return journey.get("recover_email") if ready and journey.get("identity_settled") else None
@@ -114,7 +115,7 @@ def _recovering(session: BrowserSession) -> str | None:
 @router.get(CHECK_EMAIL)
 async def check_email_page(request: Request, op: Op, db: DbSession) -> Response:
     """Enter the code emailed to the account's address."""
-    session, user = await _signed_in_with_password(op, request, db)
+    session, user = await signed_in_with_password(op, request, db)
     if user is None or session.journey.get("recover_user") != str(user.id):
         return await go(op, session, RECOVER if user else SIGN_IN)
     return await page(op, request, session, FORM, _check_form())
@@ -124,7 +125,7 @@ async def check_email_page(request: Request, op: Op, db: DbSession) -> Response:
 async def check_email(
     request: Request, op: Op, db: DbSession, _: CsrfProtected, code: Annotated[str, Form()] = ""
 ) -> Response:
-    session, user = await _signed_in_with_password(op, request, db)
+    session, user = await signed_in_with_password(op, request, db)
     if user is None or session.journey.get("recover_user") != str(user.id):
         return await go(op, session, RECOVER if user else SIGN_IN)
     entered = await enter_emailed_code(op, PURPOSE, user.email, code)
@@ -139,40 +140,6 @@ async def check_email(
     return await go(op, session, RECOVER + "/second-factor")
 
 
-def _identity_form() -> dict[str, Any]:
-    return {
-        "heading": N_("You have proved your identity"),
-        "paragraphs": [
-            N_(
-                "To keep your proven identity safe, we will delete it if you change how you get security codes with "
-                "only your password and email address."
-            ),
-            N_("You can prove your identity again afterwards, when a service asks you to."),
-        ],
-        "button": N_("Delete my proven identity and continue"),
-        "back_url": SIGN_IN + "/security-code",
-        "errors": [],
-    }
-
-
-@router.get(PROVEN_IDENTITY)
-async def proven_identity_page(request: Request, op: Op, db: DbSession) -> Response:
-    """An account with a proven identity: its deletion is the price of a new factor without the old one."""
-    session, user = await _signed_in_with_password(op, request, db)
-    if user is None or not session.journey.get("recover_verified"):
-        return await go(op, session, RECOVER if user else SIGN_IN)
-    return await page(op, request, session, FORM, _identity_form())
-
-
-@router.post(PROVEN_IDENTITY)
-async def agree_to_delete_identity(request: Request, op: Op, db: DbSession, _: CsrfProtected) -> Response:
-    session, user = await _signed_in_with_password(op, request, db)
-    if user is None or not session.journey.get("recover_verified"):
-        return await go(op, session, RECOVER if user else SIGN_IN)
-    session.journey.update(identity_settled=True, delete_identity=True)  # deleted with the new factor's commit
-    return await go(op, session, RECOVER + "/second-factor")
-
-
 async def finish_recovery(
     op: Provider,
     request: Request,
@@ -181,20 +148,22 @@ async def finish_recovery(
     session: BrowserSession,
     factor: dict[str, Any],
 ) -> Response:
-    """The new factor is proven: store it (and delete the proven identity when that was agreed), reach `Cl.Cm`, end
-    the user's other sessions, and send the account notice."""
+    """The new factor is proven: store it (and delete the proven identity when that was agreed rather than kept by a
+    passed check), reach `Cl.Cm`, end the user's other sessions, and send the account notice."""
     user = await users.by_id(db, uuid.UUID(session.journey["recover_user"]))
     if user is None:
         session.journey = {}
         return await go(op, session, SIGN_IN)
-    proven = await db.get(IdentityRecord, user.id) if session.journey.get("delete_identity") else None
+    kept = bool(session.journey.get("identity_kept"))
+    proven = await db.get(IdentityRecord, user.id) if session.journey.get("delete_identity") and not kept else None
     if proven is not None:
         await db.delete(proven)
+        record(db, "identity_deleted", user_id=user.id, reason="second_factor_replaced")
     session.journey = {}
     await reach_level(op, session, user.id, 2)
     await replace_second_factor(
-        op, request, db, background, session, user, factor,
-        reason="second_factor_replaced", notice="second-factor-changed", identity_deleted=proven is not None,
+        op, request, db, background, session, user, factor, reason="second_factor_replaced",
+        notice="second-factor-changed", identity_deleted=proven is not None, identity_kept_by_kbv=kept,
     )  # fmt: skip
     return await go(op, session, CONTINUE)
 

@@ -23,7 +23,7 @@ from services.identity.i18n import N_
 from services.identity.oidc import authorization
 from services.identity.oidc.authorize import AuthorizationRequest
 from services.identity.pages import PAGE_RESPONSES, field_error, go, page
-from services.identity.proving import credential, documents
+from services.identity.proving import credential, documents, kbv_attempts
 from services.identity.proving.journey import (
     DOCUMENT_ATTEMPTS,
     LICENCE,
@@ -341,6 +341,8 @@ async def check_address(request: Request, op: Op, _: CsrfProtected) -> Response:
     if not questions.questions:
         state.add(await sources.kbv.answer(questions.session_id, {}))
         return await journey.finish()
+    if await kbv_attempts.used_today(op, str(journey.session.user_id)):  # one a day, any journey (§10.4): `D`
+        return await journey.finish()
     state.kbv = {"session_id": questions.session_id, "questions": [
         {"name": q.id, "legend": q.text, "options": [{"value": o, "text": o} for o in q.options]}
         for q in questions.questions]}  # fmt: skip
@@ -381,9 +383,14 @@ async def answer_questions(request: Request, op: Op, _: CsrfProtected) -> Respon
     missing = [name for name, value in answers.items() if not isinstance(value, str) or not value]
     if missing:
         return await journey.show(CHOICE, _questions(kbv, [field_error(missing[0], N_("Answer every question"))]), 400)
+    user_id = str(journey.session.user_id)
+    if not await kbv_attempts.take(op, user_id):  # answered already today, here or in another journey
+        journey.state.kbv = None
+        return await journey.finish()
     try:
         record = await op.sources.kbv.answer(kbv["session_id"], {k: str(v) for k, v in answers.items()})
     except SourceUnavailable:
+        await kbv_attempts.give_back(op, user_id)
         return await journey.source_down(CHOICE, {**_questions(kbv), "focus": kbv["questions"][0]["name"]})
     journey.state.kbv = None
     journey.state.add(record)
