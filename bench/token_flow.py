@@ -301,6 +301,7 @@ class IdentityTopology(Topology):
             "IDENTITY_PRINCIPAL_KEYS": format_keyring([(kid, derive_audience_key(master, "identity"))]),
             "IDENTITY_SUBJECT_SALT": secrets.token_urlsafe(32),
             "IDENTITY_SECRET_KEY": secrets.token_urlsafe(32),
+            "IDENTITY_CLIENT_SECRET_PEPPER": secrets.token_urlsafe(32),
             "IDENTITY_KEY_ENCRYPTION_KEY": self.identity_keyring,
             # Production refuses to start without a live Notify key (identity sends its codes through notify);
             # signing in with a password and an authenticator app sends nothing.

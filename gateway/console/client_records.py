@@ -56,6 +56,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         "levels": record.get("ClientLoCs", []),
         "scopes": record.get("Scopes", []),
         "subject_type": record.get("SubjectType", "pairwise"),
+        "token_auth_method": record.get("TokenAuthMethod", "private_key_jwt"),
         "key_source": record.get("PublicKeySource", "STATIC"),
         "jwks_url": record.get("JwksUrl"),
     }

@@ -1,13 +1,14 @@
 """A service's OpenID Connect clients in the console: list, register, see, edit and remove them.
 
-The form speaks the admin's terms (redirect URIs, the client's key, the levels it may ask for as `vtr` values,
-pairwise or public `sub`, logout URIs); the record it makes is One Login's (`RedirectUrls`, `ClientLoCs`, ...),
-kept in the service's settings with whatever fields the form does not manage (an imported onboarding file's
-`Claims`, the console's own `PKCEEnforced`). The console checks only what it needs to build the record; identity
-checks the rest when the change is pushed to it before the page answers (`client_records.change`): a refused
-change is undone and identity's words shown in the error summary; one identity has not taken yet (it could not be
-reached) is kept and delivered later, and the pages say which clients identity has not confirmed, or refused. Every
-page needs the `admin` role; every change is audited with the admin as actor.
+The form speaks the admin's terms (redirect URIs, how the client authenticates for tokens and its key, the levels it
+may ask for as `vtr` values, pairwise or public `sub`, logout URIs); the record it makes is One Login's
+(`RedirectUrls`, `TokenAuthMethod`, `ClientLoCs`, ...), kept in the service's settings with whatever fields the form
+does not manage (an imported onboarding file's `Claims`, the console's own `PKCEEnforced`). A client-secret client's
+secret is made by identity and shown once (`client_secrets.py`); the gateway never holds it. The console checks only
+what it needs to build the record; identity checks the rest when the change is pushed to it before the page answers
+(`client_records.change`): a refused change is undone and identity's words shown in the error summary; one identity
+has not taken yet (it could not be reached) is kept and delivered later, and the pages say which clients identity
+has not confirmed, or refused. Every page needs the `admin` role; every change is audited with the admin as actor.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gaap.pages import CsrfProtected, PageError, Pages
 from gateway.console import client_records as records
 from gateway.console.access import Admin, ConsoleRoute, ServiceAccess, SignedInAdmin, service_access
 from gateway.console.texts import (
+    CLIENT_AUTH_METHODS,
     CLIENT_FORM_ERRORS,
     CLIENT_KEY_SOURCES,
     CLIENT_LEVELS,
@@ -39,8 +41,11 @@ from gateway.sync.deps import DeliverPushes
 #: Included by the console's main router (`endpoints.py`), which adds the `/console` prefix.
 router = APIRouter(prefix="/services/{service_id}/identity/clients", route_class=ConsoleRoute, include_in_schema=False)
 ROLE = "admin"
+#: The token endpoint method that proves the client with its key; the others send a secret identity makes.
+PRIVATE_KEY_JWT = "private_key_jwt"
 #: Where identity's refusals name a field (One Login's names), the form's field to point the admin at.
 REFUSED_FIELDS = (
+    ("TokenAuthMethod", "token_auth_method"),
     ("PostLogoutRedirectUrls", "post_logout_uris"),
     ("RedirectUrls", "redirect_uris"),
     ("BackChannelLogoutUri", "backchannel_uri"),
@@ -67,6 +72,7 @@ class ClientForm:
     backchannel_uri: str = ""
     scopes: list[str] = field(default_factory=lambda: ["email"])
     levels: list[str] = field(default_factory=lambda: ["Cl.Cm"])
+    token_auth_method: str = PRIVATE_KEY_JWT
     key_source: str = ""
     public_key: str = ""
     jwks_url: str = ""
@@ -78,6 +84,7 @@ class ClientForm:
         def text(name: str) -> str:
             return str(form.get(name) or "")
 
+        method = text("token_auth_method")
         return cls(
             name=" ".join(text("name").split()),
             redirect_uris=text("redirect_uris"),
@@ -85,6 +92,8 @@ class ClientForm:
             backchannel_uri=text("backchannel_uri").strip(),
             scopes=[str(s) for s in form.getlist("scopes") if s in CLIENT_SCOPES],
             levels=[str(v) for v in form.getlist("levels") if v in CLIENT_LEVELS],
+            # Not sent: One Login's default; a value the form never offers: asked again.
+            token_auth_method=method if method in CLIENT_AUTH_METHODS else "" if method else PRIVATE_KEY_JWT,
             key_source=text("key_source") if text("key_source") in CLIENT_KEY_SOURCES else "",
             public_key=text("public_key").strip(),
             jwks_url=text("jwks_url").strip(),
@@ -96,6 +105,7 @@ class ClientForm:
     def of(cls, record: dict[str, Any]) -> ClientForm:
         key = record.get("PublicKey")
         locs = set(record.get("ClientLoCs") or ["P0"])
+        method = str(record.get("TokenAuthMethod") or PRIVATE_KEY_JWT)
         return cls(
             name=str(record.get("ClientName", "")),
             redirect_uris="\n".join(record.get("RedirectUrls") or []),
@@ -103,7 +113,9 @@ class ClientForm:
             backchannel_uri=str(record.get("BackChannelLogoutUri") or ""),
             scopes=[s for s in record.get("Scopes") or [] if s in CLIENT_SCOPES],
             levels=[vtr for vtr, (loc, _name) in CLIENT_LEVELS.items() if loc in locs],
-            key_source=str(record.get("PublicKeySource", "STATIC")),
+            token_auth_method=method,
+            # A client-secret client may have no key at all: then no source is chosen.
+            key_source=str(record.get("PublicKeySource") or ("STATIC" if method == PRIVATE_KEY_JWT else "")),
             public_key=json.dumps(key, indent=2) if isinstance(key, dict) else str(key or ""),
             jwks_url=str(record.get("JwksUrl") or ""),
             subject_type=str(record.get("SubjectType", "pairwise")),
@@ -111,13 +123,16 @@ class ClientForm:
         )
 
     def errors(self) -> dict[str, str]:
-        """What the form must have before identity is asked (identity checks the rest, in its own words)."""
+        """What the form must have before identity is asked (identity checks the rest, in its own words). Only
+        `private_key_jwt` needs a key; a client-secret client may register one (or a JWKS URL) all the same."""
+        uses_key = self.token_auth_method == PRIVATE_KEY_JWT
         missing = {
             "name": not self.name or len(self.name) > 255,
             "redirect_uris": not _lines(self.redirect_uris),
             "levels": not self.levels,
-            "key_source": not self.key_source,
-            "public_key": self.key_source == "STATIC" and not self.public_key,
+            "token_auth_method": not self.token_auth_method,
+            "key_source": uses_key and not self.key_source,
+            "public_key": uses_key and self.key_source == "STATIC" and not self.public_key,
             "jwks_url": self.key_source == "JWKS" and not self.jwks_url,
             "subject_type": not self.subject_type,
         }
@@ -136,10 +151,11 @@ class ClientForm:
             "Scopes": ["openid", *self.scopes],
             "ClientLoCs": locs,
             "IdentityVerificationSupported": any(loc != "P0" for loc in locs),
-            "PublicKeySource": self.key_source,
+            "TokenAuthMethod": self.token_auth_method,
             "SubjectType": self.subject_type,
         }
         optional = {
+            "PublicKeySource": self.key_source,
             "BackChannelLogoutUri": self.backchannel_uri,
             "PublicKey": _pasted_key(self.public_key) if self.key_source == "STATIC" else "",
             "JwksUrl": self.jwks_url if self.key_source == "JWKS" else "",
@@ -172,13 +188,13 @@ def refused_errors(message: str) -> tuple[dict[str, str], list[str]]:
     return {}, [words or message]
 
 
-async def _admin_of(session: AsyncSession, admin: Admin, service_id: uuid.UUID) -> ServiceAccess:
+async def admin_of(session: AsyncSession, admin: Admin, service_id: uuid.UUID) -> ServiceAccess:
     access = await service_access(session, admin, service_id)
     access.require(ROLE)
     return access
 
 
-def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     pages: Pages = request.app.state.pages
     return pages.render(request, template, {"nav": "services", **context}, status_code)
 
@@ -193,7 +209,7 @@ def _base(service_id: uuid.UUID) -> str:
     return f"/console/services/{service_id}/identity/clients"
 
 
-def _client(access: ServiceAccess, client_id: str) -> dict[str, Any]:
+def stored_client(access: ServiceAccess, client_id: str) -> dict[str, Any]:
     record = records.find(records.clients_of(access.service), client_id)
     if record is None:
         raise PageError(status_code=404)
@@ -220,11 +236,12 @@ def _form(
         "refused": refused or [],
         "has_errors": bool(errors or refused),
         "levels": CLIENT_LEVELS,
+        "auth_methods": CLIENT_AUTH_METHODS,
         "key_sources": CLIENT_KEY_SOURCES,
         "subject_types": CLIENT_SUBJECT_TYPES,
         "scopes": CLIENT_SCOPES,
     }
-    return _render(request, "console/client_form.html", context, status_code)
+    return render(request, "console/client_form.html", context, status_code)
 
 
 async def _save(
@@ -260,7 +277,7 @@ async def clients_page(
     request: Request, service_id: uuid.UUID, admin: SignedInAdmin, session: ReadSession
 ) -> HTMLResponse:
     """The service's clients, what relying parties need to find identity, and where identity stands with each."""
-    access = await _admin_of(session, admin, service_id)
+    access = await admin_of(session, admin, service_id)
     clients = records.clients_of(access.service)
     view = await records.identity_view(session, service_id)
     refused = not view.settled(clients) and view.latest is not None and view.latest.refused
@@ -274,7 +291,7 @@ async def clients_page(
         "refused": view.latest.message if refused and view.latest is not None else "",
         "removed": request.query_params.get("removed", ""),
     }
-    return _render(request, "console/clients.html", context)
+    return render(request, "console/clients.html", context)
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -282,7 +299,7 @@ async def register_page(
     request: Request, service_id: uuid.UUID, admin: SignedInAdmin, session: ReadSession
 ) -> HTMLResponse:
     """The form for a new client."""
-    access = await _admin_of(session, admin, service_id)
+    access = await admin_of(session, admin, service_id)
     return _form(request, admin, access, ClientForm())
 
 
@@ -291,7 +308,7 @@ async def register(
     request: Request, service_id: uuid.UUID, admin: SignedInAdmin, session: ReadSession, _: CsrfProtected
 ) -> Response:
     """Register the client with a new client id, once identity accepts it."""
-    access = await _admin_of(session, admin, service_id)
+    access = await admin_of(session, admin, service_id)
     return await _save(request, admin, access, records.new_client_id(), None)
 
 
@@ -301,11 +318,19 @@ async def client_page(
 ) -> HTMLResponse:
     """One client: its settings, what its relying party configures (client id, issuer, discovery URL), and whether
     identity holds it as shown."""
-    access = await _admin_of(session, admin, service_id)
-    record = _client(access, client_id)
+    access = await admin_of(session, admin, service_id)
+    context = await client_context(request, session, admin, access, stored_client(access, client_id))
+    return render(request, "console/client.html", context)
+
+
+async def client_context(
+    request: Request, session: AsyncSession, admin: Admin, access: ServiceAccess, record: dict[str, Any]
+) -> dict[str, Any]:
+    """What the client's page shows (also with a refused secret generation, `client_secrets.py`)."""
     key = record.get("PublicKey")
-    view = await records.identity_view(session, service_id)
-    context = {
+    view = await records.identity_view(session, access.service.id)
+    method = record.get("TokenAuthMethod") or PRIVATE_KEY_JWT
+    return {
         "admin": admin,
         "access": access,
         "client": record,
@@ -318,8 +343,9 @@ async def client_page(
         "saved": request.query_params.get("saved") == "1",
         "subject_types": CLIENT_SUBJECT_TYPES,
         "key_sources": CLIENT_KEY_SOURCES,
+        "auth_method": method,
+        "uses_secret": method != PRIVATE_KEY_JWT,
     }
-    return _render(request, "console/client.html", context)
 
 
 @router.get("/{client_id}/edit", response_class=HTMLResponse)
@@ -327,8 +353,8 @@ async def edit_page(
     request: Request, service_id: uuid.UUID, client_id: str, admin: SignedInAdmin, session: ReadSession
 ) -> HTMLResponse:
     """The client's form, filled in (its client id does not change)."""
-    access = await _admin_of(session, admin, service_id)
-    return _form(request, admin, access, ClientForm.of(_client(access, client_id)), client_id=client_id)
+    access = await admin_of(session, admin, service_id)
+    return _form(request, admin, access, ClientForm.of(stored_client(access, client_id)), client_id=client_id)
 
 
 @router.post("/{client_id}/edit", dependencies=[DeliverPushes])
@@ -341,8 +367,8 @@ async def edit(
     _: CsrfProtected,
 ) -> Response:
     """Replace the client's settings, once identity accepts them."""
-    access = await _admin_of(session, admin, service_id)
-    return await _save(request, admin, access, client_id, _client(access, client_id))
+    access = await admin_of(session, admin, service_id)
+    return await _save(request, admin, access, client_id, stored_client(access, client_id))
 
 
 @router.get("/{client_id}/remove", response_class=HTMLResponse)
@@ -350,9 +376,9 @@ async def remove_page(
     request: Request, service_id: uuid.UUID, client_id: str, admin: SignedInAdmin, session: ReadSession
 ) -> HTMLResponse:
     """Ask the admin to confirm: the relying party can no longer sign anyone in."""
-    access = await _admin_of(session, admin, service_id)
-    context = {"admin": admin, "access": access, "client": _client(access, client_id)}
-    return _render(request, "console/remove_client.html", context)
+    access = await admin_of(session, admin, service_id)
+    context = {"admin": admin, "access": access, "client": stored_client(access, client_id)}
+    return render(request, "console/remove_client.html", context)
 
 
 @router.post("/{client_id}/remove", dependencies=[DeliverPushes])
@@ -365,8 +391,8 @@ async def remove(
     _: CsrfProtected,
 ) -> Response:
     """Remove the client from the service, and so from identity (at once, or once identity can be reached)."""
-    access = await _admin_of(session, admin, service_id)
-    record = _client(access, client_id)
+    access = await admin_of(session, admin, service_id)
+    record = stored_client(access, client_id)
     verdict = await records.change(
         request.app.state.db,
         request.app.state.pusher,
@@ -379,4 +405,4 @@ async def remove(
     if not verdict.refused:
         return RedirectResponse(f"{_base(service_id)}?removed={client_id}", status_code=303)
     context = {"admin": admin, "access": access, "client": record, "refused": [verdict.message], "has_errors": True}
-    return _render(request, "console/remove_client.html", context, 400)
+    return render(request, "console/remove_client.html", context, 400)

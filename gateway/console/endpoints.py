@@ -13,6 +13,7 @@ from gaap.pages import Pages
 from gateway.console import (
     audit,
     bulk,
+    client_secrets,
     clients,
     inbox,
     invitations,
@@ -44,6 +45,7 @@ router.include_router(service_settings.router)
 router.include_router(team.router)
 router.include_router(invitations.router)
 router.include_router(clients.router)
+router.include_router(client_secrets.router)
 router.include_router(audit.router)
 router.include_router(inbox.router)
 router.include_router(usage.router)

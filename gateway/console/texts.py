@@ -98,7 +98,14 @@ CLIENT_LEVELS = {
     "Cl.Cm.P1": ("P1", "Cl.Cm.P1: sign-in and a low confidence identity check"),
     "Cl.Cm.P2": ("P2", "Cl.Cm.P2: sign-in and a medium confidence identity check"),
 }
-#: How the relying party proves itself at `/token` (`private_key_jwt`): the key identity checks it against.
+#: How the relying party proves itself at `/token` (identity spec §6): its one `TokenAuthMethod`. A client secret is
+#: never enough for the identity levels (P1, P2), which identity refuses.
+CLIENT_AUTH_METHODS = {
+    "private_key_jwt": "Private key JWT: it signs an assertion with its private key (needed for identity checks)",
+    "client_secret_post": "Client secret, sent in the request body (client_secret_post)",
+    "client_secret_basic": "Client secret, sent with HTTP Basic authentication (client_secret_basic)",
+}
+#: Where identity finds the public key of the relying party (needed for `private_key_jwt`, optional otherwise).
 CLIENT_KEY_SOURCES = {"STATIC": "Its public key", "JWKS": "A JWKS URL where it publishes its public keys"}
 #: Which identifier (`sub`) a relying party is given for a person.
 CLIENT_SUBJECT_TYPES = {
@@ -112,7 +119,8 @@ CLIENT_FORM_ERRORS = {
     "name": "Enter a name for the client, in 255 characters or fewer",
     "redirect_uris": "Enter at least one redirect URI",
     "levels": "Select at least one level",
-    "key_source": "Select how the client proves who it is",
+    "token_auth_method": "Select how the client authenticates when it asks for tokens",
+    "key_source": "Select where identity finds the client’s public key",
     "public_key": "Paste the client’s public key",
     "jwks_url": "Enter the URL of the client’s JWKS",
     "subject_type": "Select which identifier the client is given",

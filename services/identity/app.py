@@ -27,6 +27,7 @@ from services.identity.accounts.proven_identity import router as proven_identity
 from services.identity.accounts.recovery import router as recovery_pages
 from services.identity.clients.endpoints import router as internal_router
 from services.identity.clients.registry import ClientRegistry
+from services.identity.clients.secret import ClientSecrets
 from services.identity.deps import Provider, derived_key
 from services.identity.i18n import N_
 from services.identity.keys.ring import KeyRing
@@ -61,7 +62,9 @@ def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
     return Provider(
         settings=settings,
         keys=KeyRing(db, settings.key_refresh_seconds),
-        clients=ClientRegistry(db, redis),
+        clients=ClientRegistry(
+            db, redis, secrets=ClientSecrets(settings.client_secret_pepper.get_secret_value().encode())
+        ),
         grants=GrantStore(redis, used_code_ttl=settings.auth_code_ttl + settings.access_token_ttl + 60),
         sessions=SessionStore(
             redis,

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gaap.crypto import SecretBox, register_box
-from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings
+from gaap.settings import DEV_ENCRYPTION_KEY, DEV_SECRET, ComponentSettings, ConfigurationError
 
 #: The keyring name under which identity's encrypted columns are registered (`gaap.crypto.register_box`).
 BOX = "identity"
 #: The offline breached-password list shipped with the service (spec §9.3).
 BUNDLED_BREACHED_LIST = Path(__file__).resolve().parent / "accounts" / "data" / "breached-sha1.txt"
+#: The shortest client-secret pepper accepted: as long as the HMAC-SHA256 key it is.
+MIN_PEPPER_BYTES = 32
 
 
 class IdentitySettings(ComponentSettings):
@@ -27,6 +29,7 @@ class IdentitySettings(ComponentSettings):
         "key_encryption_key",
         "secret_key",
         "notify_api_key",
+        "client_secret_pepper",
     )
 
     #: The OIDC issuer: an origin with a trailing slash; defaults to the platform's public base URL.
@@ -38,6 +41,9 @@ class IdentitySettings(ComponentSettings):
     key_encryption_key: SecretStr = SecretStr("dev:" + DEV_ENCRYPTION_KEY)
     #: The service's own secret: CSRF tokens and the keyed hashes of one-time codes derive from it.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
+    #: HMAC-SHA256 key for stored client secrets (spec §6, ARCHITECTURE rule 6), at least 32 bytes. Changing it
+    #: makes every client secret useless: each client-secret relying party then needs a new one from the console.
+    client_secret_pepper: SecretStr = SecretStr(DEV_SECRET)
 
     auth_code_ttl: int = 300
     access_token_ttl: int = 180
@@ -92,6 +98,12 @@ class IdentitySettings(ComponentSettings):
     source_kbv: str = ""
     #: Production refuses to start with a sandbox source unless this is set.
     allow_sandbox_sources: bool = False
+
+    @model_validator(mode="after")
+    def _pepper_length(self) -> IdentitySettings:
+        if len(self.client_secret_pepper.get_secret_value().encode()) < MIN_PEPPER_BYTES:
+            raise ConfigurationError(f"IDENTITY_CLIENT_SECRET_PEPPER must be at least {MIN_PEPPER_BYTES} bytes")
+        return self
 
     @property
     def issuer_url(self) -> str:

@@ -90,3 +90,25 @@ def test_welsh_is_complete() -> None:
     from services.identity.i18n import missing_welsh
 
     assert missing_welsh() == []
+
+
+def test_client_secrets_and_their_pepper() -> None:
+    from pydantic import SecretStr
+
+    from gaap.settings import ConfigurationError, Environment, PlatformSettings
+    from services.identity.clients.secret import ClientSecrets
+    from services.identity.settings import IdentitySettings
+
+    with pytest.raises(ConfigurationError, match="IDENTITY_CLIENT_SECRET_PEPPER must be at least 32 bytes"):
+        IdentitySettings(client_secret_pepper=SecretStr("x" * 31))
+    production = PlatformSettings(env=Environment.production, public_base_url="https://gaap.example.gov.uk")
+    with pytest.raises(ConfigurationError, match="IDENTITY_CLIENT_SECRET_PEPPER"):
+        IdentitySettings(platform=production).refuse_default_secrets()  # the development default is refused
+
+    made = ClientSecrets(b"p" * 32)
+    secret, stored = made.new()
+    assert len(base64.urlsafe_b64decode(secret + "=")) == 32 and len(stored) == 64
+    assert made.matches(secret, stored) and not made.matches(secret + "x", stored)
+    assert not made.matches(secret, None)  # no secret made yet: nothing matches
+    assert not ClientSecrets(b"q" * 32).matches(secret, stored)  # the hash is keyed
+    assert "p" * 32 not in repr(made)

@@ -7,6 +7,9 @@ through the `ClientMixin` methods below; the snapshot is immutable, so requests 
 Keys of `JWKS` clients are fetched from their `JwksUrl` (200 within 5 s, at most 64 KiB), cached per their
 `Cache-Control` clamped to 5 minutes–24 hours, and refetched once on an unknown `kid`, at most once a minute per
 client, so a relying party can rotate its keys without telling us (spec §6, R2).
+
+A client-secret client's record carries the keyed hash of its secret, checked with the registry's `ClientSecrets`
+(which hold the pepper); a new secret is announced like a push, so no process keeps accepting the old one.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from gaap.cache import LocalCache, announce
 from gaap.db.engine import Database
 from gaap.logging import get_logger
 from services.identity.clients.models import Client
+from services.identity.clients.secret import ClientSecrets
 from services.identity.clients.validation import InvalidClient, checked_jwks
 
 log = get_logger("identity.clients")
@@ -63,9 +67,13 @@ class RegisteredClient:
     #: `public_jwks` parsed once per cached record: `/token` verifies every assertion against it, and parsing a key
     #: set costs about as much as the verification itself. Dropped with the record when it changes.
     static_keys: KeySet | None = field(default=None, compare=False, repr=False)
+    #: The keyed hash of the client's secret (client-secret methods, once identity has made one), and what checks a
+    #: presented secret against it (the pepper stays with the registry's `ClientSecrets`).
+    client_secret_hash: str | None = field(default=None, repr=False)
+    secrets: ClientSecrets | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, row: Client) -> RegisteredClient:
+    def of(cls, row: Client, secrets: ClientSecrets | None = None) -> RegisteredClient:
         return cls(
             client_id=row.client_id,
             service_id=str(row.service_id),
@@ -88,6 +96,8 @@ class RegisteredClient:
             default_vtr=row.default_vtr,
             jar_validation_required=row.jar_validation_required,
             static_keys=_parsed(row.client_id, row.public_jwks) if row.public_jwks is not None else None,
+            client_secret_hash=row.client_secret_hash,
+            secrets=secrets,
         )
 
     # Authlib's ClientMixin.
@@ -104,7 +114,7 @@ class RegisteredClient:
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return False
+        return self.secrets is not None and self.secrets.matches(client_secret, self.client_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.token_auth_method
@@ -129,11 +139,13 @@ class ClientRegistry:
         db: Database,
         redis: Redis,
         *,
+        secrets: ClientSecrets,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.redis = redis
+        self.secrets = secrets
         self.cache = LocalCache(ttl=5.0)
         self.http = http or httpx.AsyncClient(timeout=5.0, follow_redirects=False)
         self.clock = clock
@@ -143,7 +155,7 @@ class ClientRegistry:
         async def load() -> RegisteredClient | None:
             async with self.db.read_session() as session:
                 row = (await session.execute(select(Client).where(Client.client_id == client_id))).scalar_one_or_none()
-                return RegisteredClient.of(row) if row is not None else None
+                return RegisteredClient.of(row, self.secrets) if row is not None else None
 
         return await self.cache.get(client_id, load)
 
@@ -158,12 +170,14 @@ class ClientRegistry:
         await self.cache.follow(self.redis, CHANNEL, lambda raw: raw.decode())
 
     async def keys_for(self, client: RegisteredClient, kid: str | None = None) -> KeySet:
-        """The client's public keys; for a `JWKS` client, refetched when `kid` is unknown (at most once a minute)."""
+        """The client's public keys; for a `JWKS` client, refetched when `kid` is unknown (at most once a minute).
+        Empty for a client-secret client registered without a key."""
         if client.public_jwks is not None:
             return (
                 client.static_keys if client.static_keys is not None else _parsed(client.client_id, client.public_jwks)
             )
-        assert client.jwks_url is not None
+        if client.jwks_url is None:
+            return KeySet([])
         now = self.clock()
         held = self._jwks.get(client.client_id)
         refetch = held is None or now >= held.fresh_until

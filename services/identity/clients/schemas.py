@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Level = Literal["P0", "P1", "P2"]
+TokenAuthMethod = Literal["private_key_jwt", "client_secret_post", "client_secret_basic"]
 
 
 class ClientRecord(BaseModel):
@@ -25,9 +26,11 @@ class ClientRecord(BaseModel):
     client_locs: list[Level] = Field(default=["P0"], alias="ClientLoCs", min_length=1)
     identity_verification_supported: bool = Field(default=False, alias="IdentityVerificationSupported")
     id_token_signing_algorithm: Literal["ES256"] = Field(default="ES256", alias="IdTokenSigningAlgorithm")
-    token_auth_method: Literal["private_key_jwt"] = Field(default="private_key_jwt", alias="TokenAuthMethod")
+    token_auth_method: TokenAuthMethod = Field(default="private_key_jwt", alias="TokenAuthMethod")
     public_key_source: Literal["STATIC", "JWKS"] = Field(default="STATIC", alias="PublicKeySource")
-    #: A PEM SubjectPublicKeyInfo, a public JWK, or a JWKS (as an object or a JSON string).
+    #: A PEM SubjectPublicKeyInfo, a public JWK, or a JWKS (as an object or a JSON string); optional for a
+    #: client-secret client. One Login's `ClientSecret` is not read: it is a hash under One Login's key, so an
+    #: imported client-secret client gets a new secret from identity (`POST .../clients/{id}/secret`).
     public_key: str | dict[str, Any] | None = Field(default=None, alias="PublicKey")
     jwks_url: str | None = Field(default=None, alias="JwksUrl")
     sector_identifier_uri: str | None = Field(default=None, alias="SectorIdentifierUri")
@@ -59,6 +62,14 @@ class ClientState(BaseModel):
     active: bool
     subject_type: str
     sector: str
+
+
+class NewClientSecret(BaseModel):
+    """A client secret identity has just made: shown once, never stored in the clear (spec §6)."""
+
+    client_id: str
+    token_auth_method: TokenAuthMethod
+    client_secret: str
 
 
 class ServiceState(BaseModel):

@@ -10,9 +10,24 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
+from gaap.errors import Conflict, NotFound
 from services.identity.clients.models import Client
-from services.identity.clients.schemas import ClientRecord, ClientState, ServiceDocument, ServiceState
-from services.identity.clients.validation import InvalidClient, check_url, public_jwks, sector_of
+from services.identity.clients.schemas import (
+    ClientRecord,
+    ClientState,
+    NewClientSecret,
+    ServiceDocument,
+    ServiceState,
+)
+from services.identity.clients.secret import SECRET_METHODS, ClientSecrets
+from services.identity.clients.validation import (
+    InvalidClient,
+    check_token_auth_method,
+    check_url,
+    public_jwks,
+    sector_of,
+)
+from services.identity.events import record as record_event
 from services.identity.oidc.vtr import parse_vtr
 
 
@@ -23,9 +38,12 @@ def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
         check_url(record, "PostLogoutRedirectUrls", uri, development=development)
     if record.back_channel_logout_uri:
         check_url(record, "BackChannelLogoutUri", record.back_channel_logout_uri, development=development, public=True)
+    uses_secret = check_token_auth_method(record)
     jwks, jwks_url = None, None
     if record.public_key_source == "STATIC":
-        jwks = public_jwks(record)
+        # A client-secret client needs no key (it may register one, for signed request objects).
+        if not uses_secret or record.public_key not in (None, ""):
+            jwks = public_jwks(record)
     elif not record.jwks_url:
         raise InvalidClient(f"client {record.client_id}: JwksUrl is required when PublicKeySource is JWKS")
     else:
@@ -34,7 +52,7 @@ def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
         raise InvalidClient(f"client {record.client_id}: DefaultVtr is not a valid vtr")
     if "openid" not in record.scopes:
         raise InvalidClient(f"client {record.client_id}: Scopes must include openid")
-    return {
+    values: dict[str, object] = {
         "name": record.client_name,
         "redirect_uris": list(record.redirect_urls),
         "post_logout_redirect_uris": list(record.post_logout_redirect_urls),
@@ -55,6 +73,11 @@ def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
         "default_vtr": record.default_vtr,
         "jar_validation_required": record.jar_validation_required,
     }
+    if not uses_secret:
+        # A push never sets a secret (only identity makes one), but a client moved to private_key_jwt loses its
+        # secret, so moving it back later needs a new one rather than reviving the old.
+        values["client_secret_hash"] = None
+    return values
 
 
 async def apply_document(
@@ -101,3 +124,27 @@ async def state(session: AsyncSession, service_id: uuid.UUID) -> ServiceState:
             for c in rows
         ],
     )
+
+
+async def new_secret(
+    session: AsyncSession, service_id: uuid.UUID, client_id: str, secrets: ClientSecrets
+) -> NewClientSecret:
+    """Make the client a new secret, replacing its old one, and keep only its keyed hash (spec §6). The client row
+    is locked, so a push changing its method at the same moment is either before (and refused here) or after."""
+    query = select(Client).where(Client.client_id == client_id, Client.service_id == service_id).with_for_update()
+    client = (await session.execute(query)).scalar_one_or_none()
+    if client is None:
+        raise NotFound(f"The service has no client {client_id}", code="NoSuchClient")
+    if client.token_auth_method not in SECRET_METHODS:
+        raise Conflict(
+            f"client {client_id}: its TokenAuthMethod is {client.token_auth_method}, which proves the client with "
+            "its keys: it has no client secret",
+            code="NoClientSecret",
+        )
+    replaced = client.client_secret_hash is not None
+    secret, digest = secrets.new()
+    client.client_secret_hash = digest
+    client.updated_at = utcnow()
+    record_event(session, "client_secret_generated", client_id=client_id, replaced=replaced)
+    await session.flush()
+    return NewClientSecret(client_id=client_id, token_auth_method=client.token_auth_method, client_secret=secret)

@@ -3,6 +3,7 @@
 A `STATIC` key holding private material is refused with an explicit message (One Login's docs once told RPs to
 register their private key). Redirect URIs must be https without a fragment; back-channel logout and JWKS URLs
 must also be on a public address. Development mode also accepts `http://127.0.0.1` and `http://localhost`.
+A client-secret method is refused with P1 or P2, and such a client's public key is optional.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from gaap.errors import Unprocessable
 from services.identity.clients.schemas import ClientRecord
+from services.identity.clients.secret import SECRET_METHODS
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -53,6 +55,20 @@ def _is_public_host(host: str) -> bool:
     except ValueError:
         return "." in host
     return address.is_global
+
+
+def check_token_auth_method(client: ClientRecord) -> bool:
+    """Whether the client authenticates with a secret. A secret is never enough for an identity level: One Login's
+    rule, since a P1 or P2 client receives identity claims (spec §5.2 rule 6, §11)."""
+    if client.token_auth_method not in SECRET_METHODS:
+        return False
+    if set(client.client_locs) - {"P0"} or client.identity_verification_supported:
+        raise _fail(
+            client,
+            f"TokenAuthMethod {client.token_auth_method} cannot be combined with P1 or P2 in ClientLoCs or with "
+            "IdentityVerificationSupported: a client that asks for identity levels must use private_key_jwt",
+        )
+    return True
 
 
 def sector_of(client: ClientRecord, *, development: bool) -> str:

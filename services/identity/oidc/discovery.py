@@ -1,6 +1,7 @@
 """The discovery document (spec §4), built once per process from the issuer: only what this OP does is
-advertised (no `none`, no client secrets), so a relying party's library never picks a
-method we would refuse."""
+advertised (no `none` algorithm), so a relying party's library never picks a method we would refuse. Each client
+uses the one token endpoint method it is registered with: `private_key_jwt`, or (never for an identity level) a
+client secret sent as `client_secret_post` or `client_secret_basic`."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post", "client_secret_basic"],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "id_token_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],

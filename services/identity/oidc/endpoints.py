@@ -60,7 +60,8 @@ async def did(op: Op) -> Response:
 
 @api.post("/token")
 async def token(request: Request, op: Op) -> Response:
-    """Exchange an authorization code for an ID token and an access token (`private_key_jwt`)."""
+    """Exchange an authorization code for an ID token and an access token (`private_key_jwt`, `client_secret_post`
+    or `client_secret_basic`, as the client is registered)."""
     return await tokens.token(op, request)
 
 

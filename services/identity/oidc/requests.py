@@ -15,6 +15,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 from joserfc.jwk import KeySet
+from starlette.datastructures import Headers
 
 from services.identity.clients.registry import RegisteredClient
 from services.identity.keys.ring import KeySnapshot
@@ -27,6 +28,9 @@ class Exchange:
     issuer: str
     keys: KeySnapshot
     client: RegisteredClient | None = None
+    #: `/token`: how the request authenticates its client (`private_key_jwt`, `client_secret_post` or
+    #: `client_secret_basic`), None when it carries no client authentication.
+    auth_method: str | None = None
     client_keys: KeySet | None = None
     #: `/token`: the presented code's stored data, and whether it was already used.
     code_data: dict[str, Any] | None = None
@@ -65,7 +69,9 @@ class OidcRequest(OAuth2Request):
         *,
         form: Sequence[tuple[str, str]] = (),
     ) -> None:
-        super().__init__(method=method, uri=uri, headers=dict(headers))
+        # Case-insensitive, as HTTP headers are: Authlib reads `Authorization` (HTTP Basic) by that spelling.
+        held = headers if isinstance(headers, Headers) else Headers(headers=dict(headers))
+        super().__init__(method=method, uri=uri, headers=held)
         self.payload = Payload(pairs)
         self._form = Payload(form).data
         self.exchange = exchange

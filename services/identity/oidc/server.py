@@ -1,4 +1,6 @@
-"""The OpenID provider on Authlib: the code grant, ID tokens, S256 PKCE and `private_key_jwt` (spec §6, §12).
+"""The OpenID provider on Authlib: the code grant, ID tokens, S256 PKCE and client authentication by
+`private_key_jwt`, `client_secret_post` or `client_secret_basic`, whichever one the client is registered with
+(spec §6, §12).
 
 Authlib is synchronous. Its hooks here never wait on I/O: they read the `Exchange` that the endpoint loaded
 beforehand and record what must be written, and the endpoint applies those writes after Authlib has answered. So
@@ -18,6 +20,10 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.authenticate_client import (
+    authenticate_client_secret_basic,
+    authenticate_client_secret_post,
+)
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -28,6 +34,7 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 
 from services.identity.clients.registry import RegisteredClient
+from services.identity.clients.secret import SECRET_METHODS
 from services.identity.keys.models import OIDC
 from services.identity.oidc.authorize import pkce_error
 from services.identity.oidc.requests import AuthlibAnswer, Exchange, OidcRequest
@@ -84,8 +91,35 @@ class IssuedCode:
 
 
 class CodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_post", "client_secret_basic"]
     AUTHORIZATION_CODE_LENGTH = 48
+
+    def authenticate_token_endpoint_client(self) -> RegisteredClient:
+        """Authenticate with the one method the request uses (`/token` found it), and only if it is the client's.
+
+        Authlib would try each method in turn and answer a failure with 401 whenever `client_secret_basic` is among
+        them; RFC 6749 §5.2 keeps 401 (with `WWW-Authenticate: Basic`) for requests that sent HTTP Basic."""
+        request: OidcRequest = self.request
+        method = request.exchange.auth_method
+        if method is None:
+            raise InvalidClientError(description="The request has no client authentication")
+        status = 401 if method == "client_secret_basic" else 400
+        known = request.exchange.client
+        if known is not None and known.token_auth_method != method:
+            raise InvalidClientError(
+                status_code=status,
+                description=f"The client is registered to authenticate with {known.token_auth_method}, not {method}",
+            )
+        if known is not None and method in SECRET_METHODS and known.client_secret_hash is None:
+            raise InvalidClientError(status_code=status, description="The client has no client secret yet")
+        client: RegisteredClient = self.server.authenticate_client(request, [method])
+        form_client = request.form.get("client_id")
+        if form_client is not None and form_client != client.client_id:
+            raise InvalidClientError(
+                status_code=status, description="client_id does not match the client's credentials"
+            )
+        self.server.send_signal("after_authenticate_client", client=client, grant=self)
+        return client
 
     def create_authorization_response(self, redirect_uri: str, grant_user: Any) -> tuple[int, str, list[Any]]:
         """Authlib's response, with `response_mode=fragment` honoured (Authlib's code grant always uses the query)."""
@@ -244,6 +278,19 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return True
 
 
+def _secret_method(builtin: Any, status: int) -> Any:
+    """Authlib's `client_secret_post` or `client_secret_basic`, refusing a wrong secret in its own words (the
+    built-in returns None, which Authlib reports as "cannot authenticate with methods: [...]")."""
+
+    def authenticate(query_client: Any, request: OidcRequest) -> RegisteredClient:
+        client: RegisteredClient | None = builtin(query_client, request)
+        if client is None:
+            raise InvalidClientError(status_code=status, description="The client secret is missing or not valid")
+        return client
+
+    return authenticate
+
+
 class OidcServer(AuthorizationServer):
     def __init__(self, *, access_token_ttl: int, id_token_ttl: int, assertion_leeway: int) -> None:
         super().__init__(scopes_supported=["openid", "email", "phone"])
@@ -253,6 +300,8 @@ class OidcServer(AuthorizationServer):
         )
         self.register_grant(CodeGrant, [IdToken(id_token_ttl), S256Challenge(required=False)])
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(assertion_leeway))
+        self.register_client_auth_method("client_secret_post", _secret_method(authenticate_client_secret_post, 400))
+        self.register_client_auth_method("client_secret_basic", _secret_method(authenticate_client_secret_basic, 401))
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
         client = _current().client

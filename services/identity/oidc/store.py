@@ -3,11 +3,11 @@
 Codes and tokens are stored under the SHA-256 of their value, so a Redis dump reveals none that could be used.
 
 `/token` costs two round trips: it reads the code (`read_code`), lets Authlib validate the request with what it
-read, then **redeems** it (`redeem`): one script records the assertion's `jti` (a replay loses), claims the code
-(deletes it and leaves a "used" marker in its place: of two concurrent uses exactly one wins, and the other is a
-reuse), stores the access token, lists it on the marker and records the client against the browser session for
-logout. The script runs atomically, so a token is never stored for a code another request has claimed or revoked.
-A reuse revokes every access token issued from the code (RFC 6749 §4.1.2): the marker lists them.
+read, then **redeems** it (`redeem`): one script records the assertion's `jti` if there is one (a replay loses),
+claims the code (deletes it and leaves a "used" marker in its place: of two concurrent uses exactly one wins, and
+the other is a reuse), stores the access token, lists it on the marker and records the client against the browser
+session for logout. The script runs atomically, so a token is never stored for a code another request has claimed
+or revoked. A reuse revokes every access token issued from the code (RFC 6749 §4.1.2): the marker lists them.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from redis.asyncio import Redis
 
 PREFIX = "gaap:identity:"
 #: KEYS: the jti, the code, its "used" marker, the access token, the session's clients, the user's `sid`s.
-#: ARGV: the jti's TTL, the marker's TTL, the token's field on the marker, the token's data and TTL, the client id,
-#: the `sid`, the TTL of the session records.
+#: ARGV: the jti's TTL (0: no jti, for a client authenticated by its secret), the marker's TTL, the token's field
+#: on the marker, the token's data and TTL, the client id, the `sid`, the TTL of the session records.
 _REDEEM = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+if ARGV[1] ~= '0' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end
 if redis.call('DEL', KEYS[2]) == 0 then
@@ -79,7 +79,8 @@ class Redemption:
 
     code: str
     client_id: str
-    jti: str
+    #: The client assertion's `jti`; None when the client authenticated with its secret.
+    jti: str | None
     jti_ttl: int
     access_token: str
     token_data: dict[str, Any]
@@ -125,7 +126,8 @@ class GrantStore:
         token_key = self._token(r.access_token)
         outcome = await self._redeem(
             keys=[
-                self._jti(r.client_id, r.jti),
+                # Without a jti the script never touches its key; the name only keeps KEYS in their places.
+                self._jti(r.client_id, r.jti or ""),
                 self._code(r.code),
                 self._used(r.code),
                 token_key,
@@ -133,7 +135,7 @@ class GrantStore:
                 r.session.user_sids_key,
             ],
             args=[
-                max(1, r.jti_ttl),
+                max(1, r.jti_ttl) if r.jti is not None else 0,
                 self.used_code_ttl,
                 token_key.removeprefix(PREFIX),
                 orjson.dumps(r.token_data),

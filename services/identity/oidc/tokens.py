@@ -1,17 +1,21 @@
 """The token endpoint (spec §6) and UserInfo (spec §7), in RFC 6749/6750 JSON with `Cache-Control: no-store`.
 
-`/token` loads what Authlib's hooks need (the client, its parsed keys, the code), lets Authlib validate the request
-and build the tokens, then applies the effects in one Redis script (`GrantStore.redeem`) that keeps every rule
-under concurrency: the assertion's `jti` is recorded (a replay loses and writes nothing), the code is claimed (a
-second use loses, and revokes what the first was given), and only then are the access token and the browser
-session's record of the client written. A redeemed token costs two Redis round trips and no database work; only a
+`/token` finds which client authentication the request uses (a client assertion, a `client_secret` form field or
+HTTP Basic; more than one is `invalid_request`), loads what Authlib's hooks need (the client, its parsed keys for
+an assertion, the code), lets Authlib validate the request and build the tokens, then applies the effects in one
+Redis script (`GrantStore.redeem`) that keeps every rule under concurrency: an assertion's `jti` is recorded (a
+replay loses and writes nothing; a client secret has none), the code is claimed (a second use loses, and revokes
+what the first was given), and only then are the access token and the browser session's record of the client
+written. A redeemed token costs two Redis round trips and no database work; only a
 reused code opens a database session, for its security event.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from joserfc import jws
@@ -23,6 +27,7 @@ from starlette.responses import Response
 from gaap.db.deps import get_database
 from services.identity.accounts import repository as users
 from services.identity.accounts.models import SMS
+from services.identity.clients.secret import PRIVATE_KEY_JWT
 from services.identity.deps import Provider
 from services.identity.events import record
 from services.identity.oidc.requests import Exchange, OidcRequest
@@ -39,6 +44,29 @@ def oauth_json(status: int, body: Any, headers: dict[str, str] | None = None) ->
 
 def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> Response:
     return oauth_json(status, {"error": error, "error_description": description}, headers)
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The client id and secret of an `Authorization: Basic` header (each form-urlencoded, RFC 6749 §2.3.1), None
+    when the request has no such header. Raises ValueError when the header holds no valid credentials, which
+    Authlib's own parser would not survive (it decodes the bytes as UTF-8 unchecked)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    client_id, colon, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    if not colon or not client_id or not secret:
+        raise ValueError("not client credentials")
+    return unquote(client_id), unquote(secret)
+
+
+def _auth_methods(data: dict[str, str], basic: tuple[str, str] | None) -> list[str]:
+    """The client authentication methods a token request uses (RFC 6749 §2.3: it may use only one)."""
+    used = ["client_secret_basic"] if basic is not None else []
+    if "client_assertion" in data or "client_assertion_type" in data:
+        used.append(PRIVATE_KEY_JWT)
+    if "client_secret" in data:
+        used.append("client_secret_post")
+    return used
 
 
 def _unverified(assertion: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -64,8 +92,19 @@ async def token(op: Provider, request: Request) -> Response:
             return oauth_error(400, "invalid_request", f"Request has more than one {key} parameter")
         seen.add(key)
     data = dict(pairs)
-    header, claims = _unverified(data.get("client_assertion"))
-    client_id = data.get("client_id") or (claims.get("sub") if isinstance(claims.get("sub"), str) else None)
+    try:
+        basic = _basic_credentials(request)
+    except ValueError:
+        description = "The Authorization header does not hold valid client credentials"
+        challenge = f'Basic error="invalid_client", error_description="{description}"'
+        return oauth_error(401, "invalid_client", description, {"WWW-Authenticate": challenge})
+    methods = _auth_methods(data, basic)
+    if len(methods) > 1:
+        return oauth_error(400, "invalid_request", "The request uses more than one client authentication method")
+    method = methods[0] if methods else None
+    header, claims = _unverified(data.get("client_assertion")) if method == PRIVATE_KEY_JWT else ({}, {})
+    client_id = basic[0] if basic is not None else data.get("client_id")
+    client_id = client_id or (claims.get("sub") if isinstance(claims.get("sub"), str) else None)
     client = await op.clients.get(client_id) if client_id else None
     code = data.get("code")
     code_data, code_used = await op.grants.read_code(code) if code else (None, False)
@@ -73,7 +112,12 @@ async def token(op: Provider, request: Request) -> Response:
         issuer=op.issuer,
         keys=await op.keys.current(),
         client=client,
-        client_keys=await op.clients.keys_for(client, header.get("kid")) if client is not None else None,
+        auth_method=method,
+        client_keys=(
+            await op.clients.keys_for(client, header.get("kid"))
+            if client is not None and method == PRIVATE_KEY_JWT == client.token_auth_method
+            else None
+        ),
         code_data=code_data,
         code_used=code_used,
     )
@@ -86,8 +130,9 @@ async def token(op: Provider, request: Request) -> Response:
     assert client is not None
     assert code is not None
     assert code_data is not None
-    assert exchange.jti is not None
-    jti, exp = exchange.jti
+    # A client assertion's (jti, exp), recorded by Authlib's hook; a client secret carries no jti.
+    assert exchange.jti is not None or method != PRIVATE_KEY_JWT
+    jti, exp = exchange.jti or (None, 0)
     body = dict(answer.body)
     stored = {
         "user_id": code_data["user_id"],

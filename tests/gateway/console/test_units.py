@@ -20,6 +20,8 @@ from gateway.console.oidc import ConsoleRelyingParty, SignInFailed, client_recor
 from gateway.console.session import ConsoleCookies
 from gateway.console.signin import _console_path
 from gateway.console.texts import (
+    CLIENT_AUTH_METHODS,
+    CLIENT_FORM_ERRORS,
     KEY_FORM_ERRORS,
     KEY_KINDS,
     NOTIFICATION_STATUSES,
@@ -159,5 +161,5 @@ def test_welsh_is_complete() -> None:
     chosen = [*ROLE_NAMES.values(), *KEY_KINDS.values(), *(text for _field, text in KEY_FORM_ERRORS.values())]
     chosen += [*TEMPLATE_TYPES.values(), *TEMPLATE_FORM_ERRORS.values(), *NOTIFICATION_STATUSES.values()]
     chosen += [*NOTIFY_KEY_TYPES.values(), *RECIPIENT_MISSING.values(), *PAY_MODES.values(), *PAYMENT_STATES.values()]
-    chosen += [REFUND_AMOUNT_ERROR]
+    chosen += [REFUND_AMOUNT_ERROR, *CLIENT_AUTH_METHODS.values(), *CLIENT_FORM_ERRORS.values()]
     assert [text for text in chosen if welsh.gettext("cy", text) == text] == []
