@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from services.identity.oidc.authorize import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
-from services.identity.oidc.server import ASSERTION_ALGORITHMS
 from services.identity.oidc.signed import SIGNING_ALGORITHMS
 
 
@@ -29,7 +28,7 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post", "client_secret_basic"],
-        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "id_token_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],
         "request_parameter_supported": True,

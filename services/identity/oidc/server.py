@@ -29,8 +29,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
-from joserfc import jws, jwt
-from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.errors import ExpiredTokenError
 from joserfc.jwk import KeySet
 
 from services.identity.clients.registry import RegisteredClient
@@ -38,13 +37,10 @@ from services.identity.clients.secret import SECRET_METHODS
 from services.identity.keys.models import OIDC
 from services.identity.oidc.authorize import pkce_error
 from services.identity.oidc.requests import AuthlibAnswer, Exchange, OidcRequest
+from services.identity.oidc.signed import decode_with, header_of
 
-#: Client assertion algorithms (spec §6), passed to joserfc explicitly: never `none` or `HS256`.
-ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"]
 #: A client assertion may be valid for at most this long, which bounds the `jti` replay store.
 MAX_ASSERTION_LIFETIME = 3600
-#: Without a `kid`, at most this many of the client's keys are tried.
-MAX_KEYS_TRIED = 5
 
 _exchange: ContextVar[Exchange] = ContextVar("identity_exchange")
 
@@ -233,28 +229,14 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return client
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
-        keys: KeySet = resolve_key
-        try:
-            header = jws.extract_compact(assertion.encode()).headers()
-        except JoseError:
-            raise InvalidClientError(description="Invalid JWT assertion.") from None
-        kid = header.get("kid")
-        candidates = [k for k in keys.keys if kid is not None and k.kid == kid]
-        if not candidates:
-            # No `kid`, or one the registered keys do not name: try each key of the algorithm's type.
-            kty = {"E": "EC", "R": "RSA", "P": "RSA"}.get(str(header.get("alg", " "))[:1])
-            candidates = [k for k in keys.keys if k.key_type == kty][:MAX_KEYS_TRIED]
-        token = None
-        for key in candidates:
-            try:
-                token = jwt.decode(assertion, key, algorithms=ASSERTION_ALGORITHMS)
-                break
-            except JoseError:
-                continue
-        if token is None:
+        header = header_of(assertion)
+        if header is None:
+            raise InvalidClientError(description="Invalid JWT assertion.")
+        claims = decode_with(assertion, resolve_key, header)
+        if claims is None:
             raise InvalidClientError(description="The client assertion signature could not be verified")
-        self.verify_claims(token.claims)
-        return token.claims
+        self.verify_claims(claims)
+        return claims
 
     def verify_claims(self, claims: dict[str, Any]) -> None:
         now = time.time()
