@@ -78,6 +78,8 @@ class ClientForm:
     jwks_url: str = ""
     subject_type: str = "pairwise"
     sector_uri: str = ""
+    #: `JarValidationRequired`: every authorization request must be a signed request object.
+    require_jar: bool = False
 
     @classmethod
     def posted(cls, form: FormData) -> ClientForm:
@@ -99,6 +101,7 @@ class ClientForm:
             jwks_url=text("jwks_url").strip(),
             subject_type=text("subject_type") if text("subject_type") in CLIENT_SUBJECT_TYPES else "",
             sector_uri=text("sector_uri").strip(),
+            require_jar=text("require_jar") == "yes",
         )
 
     @classmethod
@@ -120,6 +123,7 @@ class ClientForm:
             jwks_url=str(record.get("JwksUrl") or ""),
             subject_type=str(record.get("SubjectType", "pairwise")),
             sector_uri=str(record.get("SectorIdentifierUri") or ""),
+            require_jar=record.get("JarValidationRequired") is True,
         )
 
     def errors(self) -> dict[str, str]:
@@ -160,6 +164,7 @@ class ClientForm:
             "PublicKey": _pasted_key(self.public_key) if self.key_source == "STATIC" else "",
             "JwksUrl": self.jwks_url if self.key_source == "JWKS" else "",
             "SectorIdentifierUri": self.sector_uri if self.subject_type == "pairwise" else "",
+            "JarValidationRequired": self.require_jar,
         }
         for name, value in optional.items():
             if value:

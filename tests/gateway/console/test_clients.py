@@ -122,10 +122,14 @@ def test_admin_registers_edits_and_removes_a_client(browser: ConsoleBrowser, con
     edit_path = f"{clients_path}/{client_id}/edit"
     form = browser.get(edit_path)
     assert "http://127.0.0.1:9999/other" in form.text and "&#34;crv&#34;: &#34;P-256&#34;" in form.text
-    saved = _post(browser, edit_path, _fields(name, redirect_uris="http://localhost:9999/cb", subject_type="public"))
+    assert held.jar_validation_required is False and 'name="require_jar"' in form.text
+    changes = {"redirect_uris": "http://localhost:9999/cb", "subject_type": "public", "require_jar": "yes"}
+    saved = _post(browser, edit_path, _fields(name, **changes))
     assert saved.status_code == 303 and saved.headers["location"] == f"{clients_path}/{client_id}?saved=1"
     held = asyncio.run(_identity_client(console_rig, client_id))
     assert held is not None and held.redirect_uris == ["http://localhost:9999/cb"] and held.sector == "public"
+    assert held.jar_validation_required is True
+    assert "Only signed request objects" in browser.get(f"{clients_path}/{client_id}").text
 
     confirm = browser.get(f"{clients_path}/{client_id}/remove")
     assert "Are you sure you want to remove this client?" in confirm.text
