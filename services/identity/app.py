@@ -35,6 +35,7 @@ from services.identity.keys.service import ensure_key_sets
 from services.identity.logout.endpoints import router as logout_pages
 from services.identity.oidc.endpoints import api as oidc_api
 from services.identity.oidc.endpoints import pages as oidc_pages
+from services.identity.oidc.limits import ClientLimits
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
 from services.identity.proving.endpoints import router as proving_pages
@@ -95,6 +96,7 @@ def build_provider(app: FastAPI, settings: IdentitySettings) -> Provider:
         breached=BreachedPasswords(settings.breached_passwords_file),
         jobs=JobQueue.from_redis(redis, "identity"),
         sources=build_sources(settings),
+        limits=ClientLimits(redis, settings),
     )
 
 

@@ -16,6 +16,7 @@ from services.identity.accounts.notify import NotifyClient
 from services.identity.accounts.passwords import BreachedPasswords
 from services.identity.clients.registry import ClientRegistry, RegisteredClient
 from services.identity.keys.ring import KeyRing
+from services.identity.oidc.limits import ClientLimits
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
 from services.identity.oidc.subject import subject
@@ -38,6 +39,7 @@ class Provider:
     breached: BreachedPasswords
     jobs: JobQueue
     sources: Sources
+    limits: ClientLimits
 
     @property
     def issuer(self) -> str:

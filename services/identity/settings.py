@@ -79,6 +79,11 @@ class IdentitySettings(ComponentSettings):
     phone_send_window_seconds: int = 86_400
     lockout_seconds: int = 900
     code_ttl_seconds: int = 900
+    #: Each client's own limits at `/token` and `/userinfo`, counted once the client is known (GCRA, per minute,
+    #: with a burst of a tenth of a minute's worth): one relying party's runaway loop cannot take every other's
+    #: share. The gateway's per-address limits apply first.
+    token_rate_per_client_per_minute: int = 120_000
+    userinfo_rate_per_client_per_minute: int = 120_000
 
     #: Key rotation (spec §8).
     key_rotation_days: int = 180

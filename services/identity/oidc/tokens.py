@@ -30,6 +30,7 @@ from services.identity.accounts.models import SMS
 from services.identity.clients.secret import PRIVATE_KEY_JWT
 from services.identity.deps import Provider
 from services.identity.events import record
+from services.identity.oidc.limits import TOKEN, USERINFO
 from services.identity.oidc.requests import Exchange, OidcRequest
 from services.identity.oidc.store import Redeemed, Redemption
 from services.identity.proving import credential
@@ -130,6 +131,9 @@ async def token(op: Provider, request: Request) -> Response:
     assert client is not None
     assert code is not None
     assert code_data is not None
+    refused = await op.limits.refused(TOKEN, client.client_id)  # counted once the client is authenticated
+    if refused is not None:
+        return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
     # A client assertion's (jti, exp), recorded by Authlib's hook; a client secret carries no jti.
     assert exchange.jti is not None or method != PRIVATE_KEY_JWT
     jti, exp = exchange.jti or (None, 0)
@@ -194,6 +198,9 @@ async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Res
         description = "The access token is not valid"
         challenge = f'Bearer error="invalid_token", error_description="{description}"'
         return oauth_error(401, "invalid_token", description, {"WWW-Authenticate": challenge})
+    refused = await op.limits.refused(USERINFO, str(data["client_id"]))
+    if refused is not None:
+        return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
     claims: dict[str, Any] = {"sub": data["sub"]}
     scopes = set(str(data["scope"]).split())
     user = await users.by_id(session, data["user_id"]) if scopes & {"email", "phone"} else None
