@@ -15,13 +15,11 @@ import pytest
 from joserfc.jwk import ECKey
 from playwright.async_api import Browser, Page
 
-from gaap.db.engine import Database
-from gateway.console import client_records as records
 from gateway.console.clients import ClientForm
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
 from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.admin_support import dead_pusher, sweep
+from tests.gateway.console.admin_support import register_while_identity_is_down, sweep
 from tests.gateway.console.inbox_support import InboxConsole, inbox_console  # noqa: F401  (fixture)
 from tests.identity.conftest import code_template  # noqa: F401  (fixture)
 from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
@@ -84,7 +82,9 @@ async def test_admin_registers_a_client_searches_the_log_and_reads_the_inbox(
         await assert_accessible(page)
 
         # Identity down: a client registered then is kept, and the pages say identity has not confirmed it yet.
-        waiting = await asyncio.to_thread(_register_while_identity_is_down, rig)
+        form = ClientForm(name="Offline", redirect_uris="https://rp.example.gov.uk/cb", key_source="JWKS")
+        form.jwks_url = "https://rp.example.gov.uk/jwks"
+        waiting = await asyncio.to_thread(register_while_identity_is_down, rig.gateway_db, rig.demo_service_id, form)
         await page.goto(f"{service_url}/identity/clients/{waiting}")
         assert await page.get_by_text("Identity has not confirmed this client yet").count() == 1
         await assert_accessible(page)
@@ -131,31 +131,3 @@ async def test_admin_registers_a_client_searches_the_log_and_reads_the_inbox(
         assert [e for e in errors if "status of 400" not in e] == []
     finally:
         await context.close()
-
-
-def _register_while_identity_is_down(rig: InboxConsole) -> str:
-    """Register a client through `client_records.change` with identity on a closed port; its client id."""
-    client_id = records.new_client_id()
-    form = ClientForm(name="Offline", redirect_uris="https://rp.example.gov.uk/cb", key_source="JWKS")
-    form.jwks_url = "https://rp.example.gov.uk/jwks"
-
-    async def work() -> None:
-        db = Database(rig.gateway_db, pool_size=2)
-        pusher = dead_pusher(db, "identity")
-        try:
-            verdict = await records.change(
-                db,
-                pusher,
-                rig.demo_service_id,
-                client_id=client_id,
-                record=form.record(client_id),
-                actor="test",
-                action="oidc_client.create",
-            )
-            assert verdict.pending
-        finally:
-            await pusher.close()
-            await db.dispose()
-
-    asyncio.run(work())
-    return client_id

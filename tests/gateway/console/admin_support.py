@@ -19,6 +19,8 @@ from gaap.db.engine import Database
 from gaap.principal import PrincipalSigner
 from gaap.settings import parse_keyring
 from gateway.audit import service as audit
+from gateway.console import client_records
+from gateway.console.clients import ClientForm
 from gateway.keys import repository as key_repo
 from gateway.keys.service import KeyMaterial
 from gateway.seed import _full_notify_key
@@ -145,6 +147,33 @@ def pushes(rig: ConsoleRig, service_id: uuid.UUID, component: str) -> list[tuple
 def dead_pusher(db: Database, component: str) -> Pusher:
     """A pusher whose `component` listens on a closed port, as when that component is down."""
     return Pusher(db, {component: closed_port_url()}, PrincipalSigner(parse_keyring(MASTER)))
+
+
+def register_while_identity_is_down(gateway_db: str, service_id: uuid.UUID, form: ClientForm) -> str:
+    """Register the form's client through `client_records.change` with identity on a closed port, as the console
+    does: the change is kept, pending; its client id."""
+    client_id = client_records.new_client_id()
+
+    async def work() -> None:
+        db = Database(gateway_db, pool_size=2)
+        pusher = dead_pusher(db, "identity")
+        try:
+            verdict = await client_records.change(
+                db,
+                pusher,
+                service_id,
+                client_id=client_id,
+                record=form.record(client_id),
+                actor="test",
+                action="oidc_client.create",
+            )
+            assert verdict.pending
+        finally:
+            await pusher.close()
+            await db.dispose()
+
+    asyncio.run(work())
+    return client_id
 
 
 def sweep(rig: ConsoleRig, service_id: uuid.UUID) -> dict[str, int]:

@@ -12,10 +12,8 @@ from typing import Any
 
 import httpx
 
-from gaap.db.engine import Database
-from gateway.console import client_records as records
 from gateway.console.clients import ClientForm
-from tests.gateway.console.admin_support import audit_events, dead_pusher, sweep
+from tests.gateway.console.admin_support import audit_events, register_while_identity_is_down, sweep
 from tests.gateway.console.conftest import CSRF, ConsoleBrowser, ConsoleRig
 from tests.gateway.console.test_clients import _clients_path, _fields, _identity_client, _post
 from tests.identity.support import RelyingParty
@@ -105,7 +103,8 @@ def test_no_secret_for_a_client_identity_does_not_hold_with_a_secret_method(
     nothing is audited. A private_key_jwt client has no secret action at all; a non-admin may not ask."""
     admin = console_rig.admin()
     browser.sign_in_to_console(admin, _clients_path(console_rig))
-    waiting = _register_while_identity_is_down(console_rig)
+    form = ClientForm(name="Offline secret", redirect_uris=REDIRECT, token_auth_method="client_secret_post")
+    waiting = register_while_identity_is_down(console_rig.gateway_db, console_rig.demo_service_id, form)
     client_path = f"{_clients_path(console_rig)}/{waiting}"
     answer = _generate(browser, client_path)
     assert answer.status_code == 409, answer.text
@@ -128,29 +127,3 @@ def test_no_secret_for_a_client_identity_does_not_hold_with_a_secret_method(
         token = CSRF.search(other.get(f"/console/services/{console_rig.demo_service_id}").text)
         assert token
         assert other.client.post(client_path + "/secret", data={"csrf_token": token.group(1)}).status_code == 403
-
-
-def _register_while_identity_is_down(rig: ConsoleRig) -> str:
-    client_id = records.new_client_id()
-    form = ClientForm(name="Offline secret", redirect_uris=REDIRECT, token_auth_method="client_secret_post")
-
-    async def work() -> None:
-        db = Database(rig.gateway_db, pool_size=2)
-        pusher = dead_pusher(db, "identity")
-        try:
-            verdict = await records.change(
-                db,
-                pusher,
-                rig.demo_service_id,
-                client_id=client_id,
-                record=form.record(client_id),
-                actor="test",
-                action="oidc_client.create",
-            )
-            assert verdict.pending
-        finally:
-            await pusher.close()
-            await db.dispose()
-
-    asyncio.run(work())
-    return client_id
