@@ -170,9 +170,9 @@ def test_the_proven_identity_is_shown_and_can_be_deleted(
     assert deleted.headers["location"] == ACCOUNT
     account = browser.get(ACCOUNT).text
     assert "Your proven identity has been deleted." in account and "Checked on" not in account
-    rp = proving_rp(identity_rig)  # a service asking for P2 now asks for the proof again
+    rp = proving_rp(identity_rig)  # a service asking for P2 now needs the proof again (tomorrow: one KBV a day)
     browser.authorize(rp, vtr='["Cl.Cm.P2"]')
-    assert "Prove your identity" in browser.follow(browser.get("/identity/continue")).text
+    assert "You cannot prove your identity today" in browser.follow(browser.get("/identity/continue")).text
 
 
 def test_deleting_the_account_logs_out_every_service_it_was_used_for(

@@ -120,8 +120,9 @@ def test_a_proven_identity_is_deleted_with_the_new_factor(
         assert agreed.headers["location"] == RECOVER + "/second-factor"
         _secret, done = set_up_an_app(lost)
         assert done.headers["location"] == "/identity/continue"
-        again = lost.get(done.headers["location"])  # P2 is asked for again: the identity is gone
-        assert again.status_code in (200, 303) and "Prove your identity" in lost.follow(again).text
+        again = lost.get(done.headers["location"])  # P2 is asked for again: the identity is gone, and with
+        # the day's questions answered already, proving says so before asking for anything.
+        assert again.status_code in (200, 303) and "You cannot prove your identity today" in lost.follow(again).text
 
 
 def give_identity(rig: IdentityRig, person: Person, ref: str, vot: int, profile: str) -> None:
@@ -232,8 +233,9 @@ def test_a_failed_check_leaves_only_deletion_and_no_second_attempt_that_day(
         _secret, done = set_up_an_app(again)
         assert done.headers["location"] == "/identity/continue"
         proving = proving_rp(identity_rig)  # nor can the proving journey ask the questions again today
-        again.authorize(proving, vtr='["Cl.Cm.P2"]')
-        ended = prove(again, SANDBOX["S1"])
+        told = again.authorize(proving, vtr='["Cl.Cm.P2"]')
+        assert "You cannot prove your identity today" in told.text and USED_TODAY in told.text
+        ended = again.submit("/identity/prove")
         assert ended.status_code == 302 and code_from(ended.headers["location"])["error"] == "access_denied"
     proven, events = held(identity_rig, person)
     assert proven is None

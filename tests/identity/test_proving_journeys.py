@@ -163,9 +163,10 @@ def test_s1_with_two_kbv_answers_proves_p1_only(identity_rig: IdentityRig, perso
     finished = prove(browser, SANDBOX["S1"], ("Sandbox Bank", "2015", "Up to £99"))
     id_token, info = tokens_and_userinfo(identity_rig, rp, finished.headers["location"])
     assert verify_core_identity(identity_rig, rp, info[CORE], id_token["sub"])["vot"] == "P1"
-    # A P1 identity does not meet a later P2 request: proving starts again.
+    # A P1 identity does not meet a later P2 request: proving is needed again, but not today (one knowledge-based
+    # check a day, spec §10.4), and the page says so before asking for anything.
     again = browser.authorize(rp, vtr='["Cl.Cm.P2"]')
-    assert again.status_code == 200 and "Prove your identity" in again.text
+    assert again.status_code == 200 and "You cannot prove your identity today" in again.text
 
 
 def test_a_failure_without_return_code_is_access_denied(

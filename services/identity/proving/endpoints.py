@@ -126,12 +126,26 @@ def _choose(errors: Errors | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: Every profile needs the knowledge-based check (spec §10.2, §10.4), allowed once a day per account: with the
+#: day's attempt spent, the journey cannot succeed, so it says so before asking for anything.
+NOT_TODAY = {
+    "heading": N_("You cannot prove your identity today"),
+    "paragraphs": [
+        N_("You have already answered security questions in the last 24 hours. You can try again after 24 hours."),
+        N_("You will go back to the service without proving your identity."),
+    ],
+    "button": N_("Return to the service"),
+}
+
+
 @router.get(PROVE)
 async def choose_page(request: Request, op: Op) -> Response:
     """Start proving (or carry on): which document."""
     journey = await _journey(op, request)
     if isinstance(journey, Response):
         return journey
+    if await kbv_attempts.used_today(op, str(journey.session.user_id)):
+        return await journey.show(FORM, {**NOT_TODAY, "links": []})
     return await journey.show(CHOICE, _choose())
 
 
@@ -140,6 +154,8 @@ async def choose(request: Request, op: Op, _: CsrfProtected, document: Annotated
     journey = await _journey(op, request)
     if isinstance(journey, Response):
         return journey
+    if await kbv_attempts.used_today(op, str(journey.session.user_id)):  # the page said so: back to the service
+        return await journey.finish()
     if document not in (PASSPORT, LICENCE):
         errors = [field_error("document", N_("Select the document you will use"))]
         return await journey.show(CHOICE, _choose(errors), 400)
