@@ -38,6 +38,7 @@ from services.identity.oidc.endpoints import pages as oidc_pages
 from services.identity.oidc.limits import ClientLimits
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
+from services.identity.oidc.vocab import router as vocabulary_api
 from services.identity.proving.endpoints import router as proving_pages
 from services.identity.proving.sources import build_sources
 from services.identity.sessions.breached import router as breached_pages
@@ -125,6 +126,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             family="oauth",
             routers=[
                 oidc_api,
+                vocabulary_api,
                 oidc_pages,
                 sign_in_pages,
                 account_pages,

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from jsonschema import Draft202012Validator
 
+from services.identity.oidc.authorize import CLAIMS_SUPPORTED
 from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser, Person, RelyingParty, code_from
 
@@ -73,7 +75,24 @@ def tokens_and_userinfo(rig: IdentityRig, rp: RelyingParty, location: str) -> tu
     id_token = rp.verify_id_token(body["id_token"], httpx.get(rig.gateway_url + "/.well-known/jwks.json").json())
     info = httpx.get(rig.gateway_url + "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200, info.text
-    return id_token, info.json()
+    claims: dict[str, Any] = info.json()
+    assert_matches_vocabulary(rig, claims)
+    return id_token, claims
+
+
+def assert_matches_vocabulary(rig: IdentityRig, info: dict[str, Any]) -> None:
+    """Each vocabulary claim in UserInfo matches the schema identity publishes for it (spec R1); the core identity
+    JWT's payload matches its `contentSchema`."""
+    for name, value in info.items():
+        if not name.startswith(VOCAB):
+            continue
+        schema = httpx.get(rig.gateway_url + "/identity/vocab/v1/" + name.removeprefix(VOCAB)).json()
+        Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(value)
+        if "contentSchema" in schema:
+            payload = jwt.decode(value, options={"verify_signature": False})
+            Draft202012Validator(schema["contentSchema"], format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+                payload
+            )
 
 
 def verify_core_identity(rig: IdentityRig, rp: RelyingParty, token: str, sub: str) -> dict[str, Any]:
@@ -220,3 +239,22 @@ def test_prompt_none_and_discovery(identity_rig: IdentityRig, person: Person, br
     assert len(did["assertionMethod"]) >= 2  # the active key and its standby
     jwks = httpx.get(identity_rig.gateway_url + "/.well-known/jwks.json").json()
     assert not {k["kid"] for k in jwks["keys"]} & {m["id"].partition("#")[2] for m in did["assertionMethod"]}
+
+
+def test_every_vocabulary_claim_has_a_published_schema(identity_rig: IdentityRig) -> None:
+    """Spec §3 and R1 (One Login's vocabulary URLs answer 404): one JSON Schema 2020-12 per vocabulary claim,
+    through the gateway; the journeys above validate the claims they receive against them."""
+    for claim in (c for c in CLAIMS_SUPPORTED if c.startswith(VOCAB)):
+        name = claim.removeprefix(VOCAB)
+        answer = httpx.get(identity_rig.gateway_url + "/identity/vocab/v1/" + name)
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.headers["content-type"] == "application/schema+json"
+        assert answer.headers["cache-control"] == "public, max-age=86400"
+        schema = answer.json()
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"] == f"{identity_rig.issuer}identity/vocab/v1/{name}"
+    codes = httpx.get(identity_rig.gateway_url + "/identity/vocab/v1/returnCode").json()
+    assert [c["const"] for c in codes["items"]["properties"]["code"]["oneOf"]] == ["B", "C", "D", "A"]
+    unknown = httpx.get(identity_rig.gateway_url + "/identity/vocab/v1/socialSecurityRecord")
+    assert unknown.status_code == 404 and unknown.json()["error"] == "invalid_request"
