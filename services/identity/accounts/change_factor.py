@@ -100,7 +100,6 @@ add_pages(
         prefix=ACCOUNT,
         start=ACCOUNT,
         email_of=_changing,
-        counted_as=lambda _session, email: ("email-code", email),
         complete=finish_change,
         purpose="change-phone",
     ),

@@ -247,7 +247,6 @@ add_pages(
         prefix=CREATE,
         start=CREATE,
         email_of=_creating,
-        counted_as=lambda _session, email: ("email-code", email),
         complete=finish_creation,
         purpose="create-phone",
     ),

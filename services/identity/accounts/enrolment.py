@@ -57,8 +57,6 @@ class Enrolment:
     start: str
     #: The email address of the account being set up, or None when the journey is not at this step.
     email_of: Callable[[BrowserSession], str | None]
-    #: The (kind, subject) wrong codes are counted under, for the 6-per-account limit.
-    counted_as: Callable[[BrowserSession, str], tuple[str, str]]
     complete: Complete
     #: The texted code's purpose (`reference` `identity:<purpose>:<uuid>`).
     purpose: str
@@ -238,9 +236,8 @@ def add_pages(flow: Enrolment, back: str) -> None:
         phone = session.journey.get("phone")
         if email is None or not phone:
             return await go(op, session, flow.phone if email else flow.start)
-        entered = await enter_code(
-            op, purpose=flow.purpose, subject=email, code=code, counted_as=flow.counted_as(session, email)
-        )
+        # Wrong codes count against the account's email address, as every emailed code's do (6 per account).
+        entered = await enter_code(op, purpose=flow.purpose, subject=email, code=code, counted_as=("email-code", email))
         if entered is Entered.locked:
             return await page(op, request, session, "identity/locked.html", {"what": "code"}, 429)
         if entered is not Entered.ok:

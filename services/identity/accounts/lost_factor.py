@@ -173,7 +173,6 @@ add_pages(
         prefix=RECOVER,
         start=RECOVER,
         email_of=_recovering,
-        counted_as=lambda _session, email: ("email-code", email),
         complete=finish_recovery,
         purpose="recover-phone",
     ),

@@ -75,7 +75,7 @@ async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) ->
     lang = language_from_ui_locales(next((value for key, value in pairs if key == "ui_locales"), None))
     request_object = next((value for key, value in pairs if key == "request"), None)
     client_keys = KeySet([])
-    if client is not None and request_object is not None and (client.public_jwks or client.jwks_url):
+    if client is not None and request_object is not None:
         client_keys = await op.clients.keys_for(client, kid_of(request_object))
     try:
         auth, client = validate(

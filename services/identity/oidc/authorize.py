@@ -150,7 +150,7 @@ def validate(
     *,
     verify_hint: Callable[[str, str], dict[str, Any] | None],
     language_of: Callable[[str | None], str | None],
-    open_request: Callable[[str, RegisteredClient], dict[str, str]] | None = None,
+    open_request: Callable[[str, RegisteredClient], dict[str, str]],
 ) -> tuple[AuthorizationRequest, RegisteredClient]:
     """Validate the request's parameters (query or form pairs); raise `AuthorizeError` on the first failure.
     `open_request` verifies a request object and returns its parameters (raising `RequestObjectError`)."""
@@ -169,8 +169,6 @@ def validate(
         raise page(N_("Unknown client"))
     signed = "request" in one and "request_uri" not in one
     if signed:
-        if open_request is None:
-            raise AuthorizeError("invalid_request_object", N_("The request object could not be verified"))
         try:
             carried = open_request(one["request"], client)
         except RequestObjectError as exc:

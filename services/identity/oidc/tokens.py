@@ -47,6 +47,14 @@ def oauth_error(status: int, error: str, description: str, headers: dict[str, st
     return oauth_json(status, {"error": error, "error_description": description}, headers)
 
 
+async def _over_limit(op: Provider, endpoint: str, client_id: str) -> Response | None:
+    """The client's own limit at `endpoint` (`oidc/limits.py`): None within it, else its 429 or 503."""
+    refused = await op.limits.refused(endpoint, client_id)
+    if refused is None:
+        return None
+    return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
+
+
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
     """The client id and secret of an `Authorization: Basic` header (each form-urlencoded, RFC 6749 §2.3.1), None
     when the request has no such header. Raises ValueError when the header holds no valid credentials, which
@@ -131,9 +139,9 @@ async def token(op: Provider, request: Request) -> Response:
     assert client is not None
     assert code is not None
     assert code_data is not None
-    refused = await op.limits.refused(TOKEN, client.client_id)  # counted once the client is authenticated
-    if refused is not None:
-        return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
+    over = await _over_limit(op, TOKEN, client.client_id)  # counted once the client is authenticated
+    if over is not None:
+        return over
     # A client assertion's (jti, exp), recorded by Authlib's hook; a client secret carries no jti.
     assert exchange.jti is not None or method != PRIVATE_KEY_JWT
     jti, exp = exchange.jti or (None, 0)
@@ -198,9 +206,9 @@ async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Res
         description = "The access token is not valid"
         challenge = f'Bearer error="invalid_token", error_description="{description}"'
         return oauth_error(401, "invalid_token", description, {"WWW-Authenticate": challenge})
-    refused = await op.limits.refused(USERINFO, str(data["client_id"]))
-    if refused is not None:
-        return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
+    over = await _over_limit(op, USERINFO, str(data["client_id"]))
+    if over is not None:
+        return over
     claims: dict[str, Any] = {"sub": data["sub"]}
     scopes = set(str(data["scope"]).split())
     user = await users.by_id(session, data["user_id"]) if scopes & {"email", "phone"} else None
