@@ -200,7 +200,8 @@ class Component:
 
     name: str
     settings: ComponentSettings
-    family: str = "platform"
+    #: The API family by name (`gaap.errors.FAMILIES`), or a component's own subclass of one.
+    family: str | ErrorFamily = "platform"
     routers: Sequence[APIRouter] = ()
     title: str = ""
     description: str = ""
@@ -215,7 +216,7 @@ class Component:
 def build_app(component: Component) -> FastAPI:
     settings = component.settings
     settings.refuse_default_secrets()
-    family = FAMILIES[component.family]
+    family = component.family if isinstance(component.family, ErrorFamily) else FAMILIES[component.family]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -57,6 +57,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         "scopes": record.get("Scopes", []),
         "subject_type": record.get("SubjectType", "pairwise"),
         "token_auth_method": record.get("TokenAuthMethod", "private_key_jwt"),
+        "id_token_signing_algorithm": record.get("IdTokenSigningAlgorithm", "ES256"),
         "key_source": record.get("PublicKeySource", "STATIC"),
         "jwks_url": record.get("JwksUrl"),
     }

@@ -1,14 +1,15 @@
 """A service's OpenID Connect clients in the console: list, register, see, edit and remove them.
 
-The form speaks the admin's terms (redirect URIs, how the client authenticates for tokens and its key, the levels it
-may ask for as `vtr` values, pairwise or public `sub`, logout URIs); the record it makes is One Login's
-(`RedirectUrls`, `TokenAuthMethod`, `ClientLoCs`, ...), kept in the service's settings with whatever fields the form
-does not manage (an imported onboarding file's `Claims`, the console's own `PKCEEnforced`). A client-secret client's
-secret is made by identity and shown once (`client_secrets.py`); the gateway never holds it. The console checks only
-what it needs to build the record; identity checks the rest when the change is pushed to it before the page answers
-(`client_records.change`): a refused change is undone and identity's words shown in the error summary; one identity
-has not taken yet (it could not be reached) is kept and delivered later, and the pages say which clients identity
-has not confirmed, or refused. Every page needs the `admin` role; every change is audited with the admin as actor.
+The form speaks the admin's terms (redirect URIs, how the client authenticates for tokens and its key, how identity
+signs its ID tokens, the levels it may ask for as `vtr` values, pairwise or public `sub`, logout URIs); the record
+it makes is One Login's (`RedirectUrls`, `TokenAuthMethod`, `IdTokenSigningAlgorithm`, `ClientLoCs`, ...), kept in
+the service's settings with whatever fields the form does not manage (an imported onboarding file's `Claims`, the
+console's own `PKCEEnforced`). A client-secret client's secret is made by identity and shown once
+(`client_secrets.py`); the gateway never holds it. The console checks only what it needs to build the record;
+identity checks the rest when the change is pushed to it before the page answers (`client_records.change`): a
+refused change is undone and identity's words shown in the error summary; one identity has not taken yet (it could
+not be reached) is kept and delivered later, and the pages say which clients identity has not confirmed, or refused.
+Every page needs the `admin` role; every change is audited with the admin as actor.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from gateway.console.access import Admin, ConsoleRoute, ServiceAccess, SignedInA
 from gateway.console.texts import (
     CLIENT_AUTH_METHODS,
     CLIENT_FORM_ERRORS,
+    CLIENT_ID_TOKEN_ALGORITHMS,
     CLIENT_KEY_SOURCES,
     CLIENT_LEVELS,
     CLIENT_SCOPES,
@@ -43,9 +45,12 @@ router = APIRouter(prefix="/services/{service_id}/identity/clients", route_class
 ROLE = "admin"
 #: The token endpoint method that proves the client with its key; the others send a secret identity makes.
 PRIVATE_KEY_JWT = "private_key_jwt"
+#: One Login's default ID token algorithm, and identity's.
+ES256 = "ES256"
 #: Where identity's refusals name a field (One Login's names), the form's field to point the admin at.
 REFUSED_FIELDS = (
     ("TokenAuthMethod", "token_auth_method"),
+    ("IdTokenSigningAlgorithm", "id_token_signing_algorithm"),
     ("PostLogoutRedirectUrls", "post_logout_uris"),
     ("RedirectUrls", "redirect_uris"),
     ("BackChannelLogoutUri", "backchannel_uri"),
@@ -73,6 +78,7 @@ class ClientForm:
     scopes: list[str] = field(default_factory=lambda: ["email"])
     levels: list[str] = field(default_factory=lambda: ["Cl.Cm"])
     token_auth_method: str = PRIVATE_KEY_JWT
+    id_token_signing_algorithm: str = ES256
     key_source: str = ""
     public_key: str = ""
     jwks_url: str = ""
@@ -86,7 +92,7 @@ class ClientForm:
         def text(name: str) -> str:
             return str(form.get(name) or "")
 
-        method = text("token_auth_method")
+        method, algorithm = text("token_auth_method"), text("id_token_signing_algorithm")
         return cls(
             name=" ".join(text("name").split()),
             redirect_uris=text("redirect_uris"),
@@ -96,6 +102,9 @@ class ClientForm:
             levels=[str(v) for v in form.getlist("levels") if v in CLIENT_LEVELS],
             # Not sent: One Login's default; a value the form never offers: asked again.
             token_auth_method=method if method in CLIENT_AUTH_METHODS else "" if method else PRIVATE_KEY_JWT,
+            id_token_signing_algorithm=(
+                algorithm if algorithm in CLIENT_ID_TOKEN_ALGORITHMS else "" if algorithm else ES256
+            ),
             key_source=text("key_source") if text("key_source") in CLIENT_KEY_SOURCES else "",
             public_key=text("public_key").strip(),
             jwks_url=text("jwks_url").strip(),
@@ -117,6 +126,7 @@ class ClientForm:
             scopes=[s for s in record.get("Scopes") or [] if s in CLIENT_SCOPES],
             levels=[vtr for vtr, (loc, _name) in CLIENT_LEVELS.items() if loc in locs],
             token_auth_method=method,
+            id_token_signing_algorithm=str(record.get("IdTokenSigningAlgorithm") or ES256),
             # A client-secret client may have no key at all: then no source is chosen.
             key_source=str(record.get("PublicKeySource") or ("STATIC" if method == PRIVATE_KEY_JWT else "")),
             public_key=json.dumps(key, indent=2) if isinstance(key, dict) else str(key or ""),
@@ -135,6 +145,7 @@ class ClientForm:
             "redirect_uris": not _lines(self.redirect_uris),
             "levels": not self.levels,
             "token_auth_method": not self.token_auth_method,
+            "id_token_signing_algorithm": not self.id_token_signing_algorithm,
             "key_source": uses_key and not self.key_source,
             "public_key": uses_key and self.key_source == "STATIC" and not self.public_key,
             "jwks_url": self.key_source == "JWKS" and not self.jwks_url,
@@ -156,6 +167,7 @@ class ClientForm:
             "ClientLoCs": locs,
             "IdentityVerificationSupported": any(loc != "P0" for loc in locs),
             "TokenAuthMethod": self.token_auth_method,
+            "IdTokenSigningAlgorithm": self.id_token_signing_algorithm,
             "SubjectType": self.subject_type,
         }
         optional = {
@@ -242,6 +254,7 @@ def _form(
         "has_errors": bool(errors or refused),
         "levels": CLIENT_LEVELS,
         "auth_methods": CLIENT_AUTH_METHODS,
+        "id_token_algorithms": CLIENT_ID_TOKEN_ALGORITHMS,
         "key_sources": CLIENT_KEY_SOURCES,
         "subject_types": CLIENT_SUBJECT_TYPES,
         "scopes": CLIENT_SCOPES,
@@ -349,6 +362,7 @@ async def client_context(
         "subject_types": CLIENT_SUBJECT_TYPES,
         "key_sources": CLIENT_KEY_SOURCES,
         "auth_method": method,
+        "id_token_algorithm": record.get("IdTokenSigningAlgorithm") or ES256,
         "uses_secret": method != PRIVATE_KEY_JWT,
     }
 

@@ -105,6 +105,11 @@ CLIENT_AUTH_METHODS = {
     "client_secret_post": "Client secret, sent in the request body (client_secret_post)",
     "client_secret_basic": "Client secret, sent with HTTP Basic authentication (client_secret_basic)",
 }
+#: How identity signs the relying party's ID tokens (identity spec §6.1): its `IdTokenSigningAlgorithm`.
+CLIENT_ID_TOKEN_ALGORITHMS = {
+    "ES256": "ES256: elliptic curve P-256 (the default)",
+    "RS256": "RS256: RSA, for software that can check only RSA signatures",
+}
 #: Where identity finds the public key of the relying party (needed for `private_key_jwt`, optional otherwise).
 CLIENT_KEY_SOURCES = {"STATIC": "Its public key", "JWKS": "A JWKS URL where it publishes its public keys"}
 #: Which identifier (`sub`) a relying party is given for a person.
@@ -120,6 +125,7 @@ CLIENT_FORM_ERRORS = {
     "redirect_uris": "Enter at least one redirect URI",
     "levels": "Select at least one level",
     "token_auth_method": "Select how the client authenticates when it asks for tokens",
+    "id_token_signing_algorithm": "Select how identity signs the client’s ID tokens",
     "key_source": "Select where identity finds the client’s public key",
     "public_key": "Paste the client’s public key",
     "jwks_url": "Enter the URL of the client’s JWKS",

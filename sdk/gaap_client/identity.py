@@ -8,8 +8,9 @@
 
 Every request has `state`, `nonce` and a PKCE S256 challenge; the code is exchanged with `private_key_jwt` (an ES256
 client assertion signed with the client's private key, never a secret); the ID token's signature is checked against
-the issuer's JWKS (fetched again when it names a key not seen yet, so key rotation needs nothing from you), and its
-`iss`, `aud`, expiry, `nonce` and the level (`vot`) asked for. The code exchange is never retried once it may have
+the issuer's JWKS (fetched again when it names a key not seen yet, so key rotation needs nothing from you) with the
+key its `kid` names and only that key's algorithm (ES256 or RS256, as the client is registered), and its `iss`,
+`aud`, expiry, `nonce` and the level (`vot`) asked for. The code exchange is never retried once it may have
 arrived: a code works once, and using it twice revokes what it gave.
 """
 
@@ -36,6 +37,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 LEEWAY_SECONDS = 60
 #: How long a client assertion is valid for.
 ASSERTION_LIFETIME_SECONDS = 300
+#: The algorithms identity signs ID tokens with: ES256 (the default) or RS256 (`IdTokenSigningAlgorithm`).
+ID_TOKEN_ALGORITHMS = ("ES256", "RS256")
 
 
 class SignInError(GaapError):
@@ -117,28 +120,43 @@ def id_token_key_id(id_token: str) -> str:
         raise SignInError("invalid_token", str(exc)) from exc
 
 
-def key_in(jwks: Mapping[str, Any], kid: str) -> Any | None:
-    """The public key `kid` of a JWKS, or None when it publishes no such key."""
+def key_in(jwks: Mapping[str, Any], kid: str) -> jwt.PyJWK | None:
+    """The public key `kid` of a JWKS, bound to its algorithm (the JWK's `alg`, else the one its type implies), or
+    None when it publishes no such key. `verify_id_token` then accepts a token only in that key's algorithm."""
     found = [k for k in jwks.get("keys", []) if k.get("kid") == kid]
-    return jwt.PyJWK(found[0], algorithm="ES256").key if found else None
+    if not found:
+        return None
+    try:
+        key = jwt.PyJWK(found[0])
+    except jwt.PyJWTError as exc:
+        raise SignInError("invalid_token", f"the issuer's key {kid!r} cannot be read: {exc}") from exc
+    if key.algorithm_name not in ID_TOKEN_ALGORITHMS:
+        allowed = " or ".join(ID_TOKEN_ALGORITHMS)
+        raise SignInError("invalid_token", f"the issuer's key {kid!r} is for {key.algorithm_name}, not {allowed}")
+    return key
 
 
 def verify_id_token(
     id_token: str, key: Any, *, issuer: str, client_id: str, nonce: str, levels: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The ID token's claims once its ES256 signature (with the issuer's `key`), `iss`, `aud`, `sub`, times, `nonce`
-    and level (`vot`, one of `levels` when given) are checked; `SignInError` otherwise."""
+    """The ID token's claims once its signature (ES256 or RS256, with the issuer's `key`: from `key_in`, which binds
+    it to its algorithm), `iss`, `aud`, `sub`, times, `nonce` and level (`vot`, one of `levels` when given) are
+    checked; `SignInError` otherwise."""
+    algorithms = list(ID_TOKEN_ALGORITHMS)
+    if isinstance(key, jwt.PyJWK):
+        # Only the key's own algorithm: older PyJWT releases do not bind a PyJWK to it by themselves.
+        algorithms, key = [key.algorithm_name], key.key
     try:
         claims: dict[str, Any] = jwt.decode(
             id_token,
             key,
-            algorithms=["ES256"],
+            algorithms=algorithms,
             audience=client_id,
             issuer=issuer,
             leeway=LEEWAY_SECONDS,
             options={"require": ["iss", "aud", "sub", "exp", "iat"]},
         )
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError) as exc:  # TypeError: a bare key of another type than the token's algorithm
         raise SignInError("invalid_token", str(exc)) from exc
     if claims.get("nonce") != nonce:
         raise SignInError("invalid_token", "the ID token's nonce is not this request's")
@@ -168,7 +186,7 @@ class _Identity:
             self._metadata = metadata
         return self._metadata
 
-    def _signing_key(self, kid: str) -> Generator[Call[Any], Any, Any]:
+    def _signing_key(self, kid: str) -> Generator[Call[Any], Any, jwt.PyJWK]:
         for fetch in (self._jwks is None, True):
             if fetch:
                 metadata = yield from self._discover()

@@ -33,8 +33,10 @@ from services.identity.i18n import N_
 from services.identity.keys.ring import KeyRing
 from services.identity.keys.service import ensure_key_sets
 from services.identity.logout.endpoints import router as logout_pages
+from services.identity.oidc.documentation import router as documentation_pages
 from services.identity.oidc.endpoints import api as oidc_api
 from services.identity.oidc.endpoints import pages as oidc_pages
+from services.identity.oidc.errors import DocumentedOAuthFamily
 from services.identity.oidc.limits import ClientLimits
 from services.identity.oidc.server import OidcServer
 from services.identity.oidc.store import GrantStore
@@ -123,11 +125,12 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         Component(
             name="identity",
             settings=settings,
-            family="oauth",
+            family=DocumentedOAuthFamily(lambda: settings.issuer_url),
             routers=[
                 oidc_api,
                 vocabulary_api,
                 oidc_pages,
+                documentation_pages,
                 sign_in_pages,
                 account_pages,
                 enrolment_pages,

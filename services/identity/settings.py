@@ -22,7 +22,15 @@ MIN_PEPPER_BYTES = 32
 class IdentitySettings(ComponentSettings):
     model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
     component: ClassVar[str] = "identity"
-    origin_fields: ClassVar[tuple[str, ...]] = ("issuer", "notify_base_url")
+    #: Public origins, and the public pages discovery links to: each `https` (`http` only for 127.0.0.1 and
+    #: localhost in development), checked at start-up.
+    origin_fields: ClassVar[tuple[str, ...]] = (
+        "issuer",
+        "notify_base_url",
+        "service_documentation",
+        "op_policy_uri",
+        "op_tos_uri",
+    )
     secret_fields: ClassVar[tuple[str, ...]] = (
         "principal_keys",
         "subject_salt",
@@ -91,6 +99,14 @@ class IdentitySettings(ComponentSettings):
     key_retire_h: int = 48
     #: How long a process keeps its copy of the key sets before re-reading them (promotions reach every process).
     key_refresh_seconds: float = 30.0
+
+    #: Discovery's `service_documentation` (spec §4, R1): empty means identity's own page for relying-party
+    #: developers, `{issuer}identity/documentation`, which every `error_uri` points into whatever this says.
+    service_documentation: str = ""
+    #: Discovery's `op_policy_uri` and `op_tos_uri`: the privacy notice and terms of use relying parties show
+    #: their users. Empty: left out of discovery.
+    op_policy_uri: str = ""
+    op_tos_uri: str = ""
 
     #: Identity proving (spec §10): the core identity JWT's `iss`, whose host names the DID (default: the issuer).
     core_identity_issuer: str = ""

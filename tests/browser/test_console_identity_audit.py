@@ -1,9 +1,9 @@
-"""The console's OIDC clients, audit log and developer inbox in Chromium: an admin registers a client (after the
-form explains what is missing, and after identity refuses an http redirect URI on another host), sees a client
-registered while identity was down marked as not confirmed until the sweeper delivers it, finds the registration in
-the service's audit log and verifies the chain, then sends a one-off email, which notify's worker delivers to the
-development SMTP sink, and reads it in the developer inbox. axe finds no WCAG 2.2 AA violation on any page, in
-English or Welsh, and the CSP reports nothing."""
+"""The console's OIDC clients, audit log and developer inbox in Chromium: an admin registers a client with RS256 ID
+tokens (after the form explains what is missing, and after identity refuses an http redirect URI on another host),
+sees a client registered while identity was down marked as not confirmed until the sweeper delivers it, finds the
+registration in the service's audit log and verifies the chain, then sends a one-off email, which notify's worker
+delivers to the development SMTP sink, and reads it in the developer inbox. axe finds no WCAG 2.2 AA violation on
+any page, in English or Welsh, and the CSP reports nothing."""
 
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ async def test_admin_registers_a_client_searches_the_log_and_reads_the_inbox(
         jwk = json.dumps(ECKey.generate_key("P-256").as_dict(private=False))
         await page.get_by_label("Public key", exact=True).fill(jwk)
         await page.get_by_label("Public: the same identifier (sub) for a person in every service").check()
+        algorithm = page.get_by_label("ES256: elliptic curve P-256 (the default)")
+        assert await algorithm.is_checked()
+        await page.get_by_label("RS256: RSA, for software that can check only RSA signatures").check()
         assert await submit(page, "Save") == 400  # identity refuses plain http off loopback
         summary = await page.locator(".govuk-error-summary").inner_text()
         assert "RedirectUrls must be an https URL" in summary
@@ -79,6 +82,7 @@ async def test_admin_registers_a_client_searches_the_log_and_reads_the_inbox(
         client_id = await page.locator("#client-id").inner_text()
         assert len(client_id) == 27
         assert await page.get_by_text(f"{rig.url}/.well-known/openid-configuration").count() == 1
+        assert await page.get_by_text("RS256", exact=True).count() == 1  # the ID token algorithm chosen
         await assert_accessible(page)
 
         # Identity down: a client registered then is kept, and the pages say identity has not confirmed it yet.

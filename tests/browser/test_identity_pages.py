@@ -179,5 +179,29 @@ async def test_error_and_lockout_pages_are_accessible(
         identity_rig.gateway_url + "/authorize?" + urlencode(rp.authorize_params(redirect_uri="https://x.example/"))
     )
     await _check(page, "Sorry, there is a problem with your request")
+    # The developers' details on the error page lead to the error's entry on the documentation page (R5).
+    await page.get_by_text("Information for the service's developers").click()
+    await page.get_by_role("link", name="What this error means and what to do").click()
+    await page.wait_for_url("**/identity/documentation#invalid_request")
     await page.goto(identity_rig.gateway_url + "/identity/signed-out?lang=cy")
     await _check(page, "Rydych wedi allgofnodi")
+
+
+async def test_the_documentation_page_is_accessible(
+    identity_rig: IdentityRig,  # noqa: F811
+    rp_context: tuple[RelyingParty, BrowserContext],
+) -> None:
+    """The page for relying-party developers, in English and Welsh; its contents list leads to each entry."""
+    _, context = rp_context
+    page = await context.new_page()
+    errors = console_errors(page)
+    await page.goto(identity_rig.gateway_url + "/identity/documentation")
+    await _check(page, "Documentation for developers")
+    await page.get_by_role("link", name="invalid_grant").click()  # the contents list's anchor
+    assert page.url.endswith("#invalid_grant")
+    assert await page.locator("#invalid_grant").is_visible()
+    await page.goto(identity_rig.gateway_url + "/identity/documentation?lang=cy")
+    assert await page.locator("html").get_attribute("lang") == "cy"
+    await _check(page, "Dogfennaeth i ddatblygwyr")
+    assert await page.get_by_role("heading", name="Gwallau").count() == 1
+    assert errors == []

@@ -63,6 +63,8 @@ class RelyingParty:
     redirect_uri: str = "https://rp.example.test/callback"
     key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     kid: str = "rp-key-1"
+    #: The client's `IdTokenSigningAlgorithm`: the only algorithm `verify_id_token` accepts.
+    id_token_alg: str = "ES256"
 
     def record(self, **overrides: Any) -> dict[str, Any]:
         """The client's record in One Login's field names, as the console stores it in `settings["identity"]`."""
@@ -75,6 +77,7 @@ class RelyingParty:
             "PublicKeySource": "STATIC",
             "PublicKey": public_jwk(self.key, self.kid),
             "SubjectType": "pairwise",
+            "IdTokenSigningAlgorithm": self.id_token_alg,
         }
         record.update(overrides)
         return record
@@ -141,14 +144,16 @@ class RelyingParty:
         return {k: v for k, v in form.items() if v is not None}
 
     def verify_id_token(self, token: str, jwks: dict[str, Any]) -> dict[str, Any]:
-        """The RP's checks (One Login's simulator list): alg, kid in JWKS, signature, iss, aud, exp, iat, nonce."""
+        """The RP's checks (One Login's simulator list): alg (the client's), kid in JWKS, signature, iss, aud, exp,
+        iat, nonce."""
         header = jwt.get_unverified_header(token)
-        assert header["alg"] == "ES256"
+        assert header["alg"] == self.id_token_alg and header["typ"] == "JWT"
         key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+        assert key["alg"] == self.id_token_alg
         claims: dict[str, Any] = jwt.decode(
             token,
             jwt.PyJWK(key).key,
-            algorithms=["ES256"],
+            algorithms=[self.id_token_alg],
             audience=self.client_id,
             issuer=self.issuer,
             options={"require": ["exp", "iat", "sub", "aud", "iss"]},

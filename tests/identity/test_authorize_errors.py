@@ -35,6 +35,9 @@ def test_errors_before_the_redirect_is_known_never_redirect(
     assert answer.headers["content-type"].startswith("text/html")
     assert message in answer.text
     assert answer.headers["x-request-id"] in answer.text
+    # For the service's developers: the code, and a link to its entry on the documentation page (R5).
+    assert "Error code: invalid_request" in answer.text
+    assert f'href="{identity_rig.issuer}identity/documentation#invalid_request"' in answer.text
 
 
 @pytest.mark.parametrize(
@@ -73,6 +76,7 @@ def test_later_errors_redirect_with_state(
     params = code_from(answer.headers["location"])
     assert params["error"] == error
     assert params["error_description"] == description
+    assert params["error_uri"] == identity_rig.issuer + "identity/documentation#" + error
     assert params.get("state") == change.get("state", rp.state)
 
 

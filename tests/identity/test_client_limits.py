@@ -50,6 +50,7 @@ def test_each_client_is_limited_once_it_is_known(
     assert refused.json() == {
         "error": "temporarily_unavailable",
         "error_description": "Too many requests, try again later",
+        "error_uri": identity_rig.issuer + "identity/documentation#temporarily_unavailable",
     }
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert refused.headers["cache-control"] == "no-store"

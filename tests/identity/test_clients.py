@@ -77,6 +77,9 @@ def _pem(key: Any) -> str:
         ({"PublicKeySource": "JWKS", "JwksUrl": "https://192.168.1.1/jwks"}, "public address"),
         ({"PublicKeySource": "JWKS"}, "JwksUrl is required"),
         ({"DefaultVtr": '["Cl.P2"]'}, "DefaultVtr"),
+        ({"IdTokenSigningAlgorithm": "HS256"}, "IdTokenSigningAlgorithm must be ES256 or RS256, not 'HS256'"),
+        ({"IdTokenSigningAlgorithm": "none"}, "IdTokenSigningAlgorithm must be ES256 or RS256, not 'none'"),
+        ({"IdTokenSigningAlgorithm": "PS256"}, "IdTokenSigningAlgorithm must be ES256 or RS256"),
     ],
 )
 def test_records_identity_cannot_accept_are_refused(

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
+import jwt
 
 from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser, Person, RelyingParty, code_from, confused_token
@@ -53,6 +55,39 @@ def test_full_flow_at_cl_cm(identity_rig: IdentityRig, rp: RelyingParty, person:
     assert info.json() == {"sub": claims["sub"], "email": person.email, "email_verified": True}
 
 
+def test_an_rs256_client_gets_id_tokens_signed_with_the_rsa_key(
+    identity_rig: IdentityRig, person: Person, browser: Browser
+) -> None:
+    """Spec §6.1, conformance `oidcc-id-token-signature`: a client registered with `IdTokenSigningAlgorithm: RS256`
+    gets ID tokens signed by the RSA set's active key, which its PyJWT verifies against the JWKS; an ES256 client of
+    the same person still gets ES256; the RS256 token works as an `id_token_hint` at `/logout`."""
+    rsa_rp = RelyingParty(f"rp-{uuid.uuid4().hex[:12]}", identity_rig.issuer, id_token_alg="RS256")
+    identity_rig.register(rsa_rp)
+    tokens = exchange(identity_rig, rsa_rp, signed_in_code(browser, rsa_rp, person)["code"])
+    assert tokens.status_code == 200, tokens.text
+    id_token = tokens.json()["id_token"]
+    published = httpx.get(identity_rig.gateway_url + "/.well-known/jwks.json").json()
+    header = jwt.get_unverified_header(id_token)
+    assert header == {"alg": "RS256", "kid": header["kid"], "typ": "JWT"}
+    key = next(k for k in published["keys"] if k["kid"] == header["kid"])
+    assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig"
+    claims = jwt.decode(
+        id_token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=rsa_rp.client_id, issuer=identity_rig.issuer
+    )
+    assert claims["nonce"] == rsa_rp.nonce and claims["vot"] == "Cl.Cm" and claims["sub"]
+    assert rsa_rp.verify_id_token(id_token, published)["aud"] == rsa_rp.client_id  # the RP helper's checks too
+
+    ec_rp = identity_rig.rp()  # single sign-on: no page this time
+    ec_token = exchange(identity_rig, ec_rp, signed_in_code(browser, ec_rp, person)["code"]).json()["id_token"]
+    assert jwt.get_unverified_header(ec_token)["alg"] == "ES256"
+    assert ec_rp.verify_id_token(ec_token, published)["aud"] == ec_rp.client_id
+
+    signed_out = browser.get(
+        "/logout", params={"id_token_hint": id_token, "post_logout_redirect_uri": "https://rp.example.test/signed-out"}
+    )
+    assert signed_out.status_code == 302 and signed_out.headers["location"] == "https://rp.example.test/signed-out"
+
+
 def test_a_reused_code_is_refused_and_revokes_its_tokens(
     identity_rig: IdentityRig, rp: RelyingParty, person: Person, browser: Browser
 ) -> None:
@@ -67,7 +102,15 @@ def test_a_reused_code_is_refused_and_revokes_its_tokens(
     assert again.json()["error"] == "invalid_grant"
     revoked = httpx.get(userinfo, headers={"Authorization": f"Bearer {access}"})
     assert revoked.status_code == 401
-    assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+    documented = identity_rig.issuer + "identity/documentation#invalid_token"
+    assert revoked.headers["www-authenticate"] == (
+        f'Bearer error="invalid_token", error_description="The access token is not valid", error_uri="{documented}"'
+    )  # RFC 6750 §3
+    assert revoked.json() == {
+        "error": "invalid_token",
+        "error_description": "The access token is not valid",
+        "error_uri": documented,
+    }
 
 
 def test_pkce_and_redirect_uri_are_checked_at_the_token_endpoint(
@@ -75,7 +118,11 @@ def test_pkce_and_redirect_uri_are_checked_at_the_token_endpoint(
 ) -> None:
     code = signed_in_code(browser, rp, person)["code"]
     wrong = exchange(identity_rig, rp, code, code_verifier="x" * 43)
-    assert wrong.json() == {"error": "invalid_grant", "error_description": "PKCE code verification failed"}
+    assert wrong.json() == {
+        "error": "invalid_grant",
+        "error_description": "PKCE code verification failed",
+        "error_uri": identity_rig.issuer + "identity/documentation#invalid_grant",
+    }
     missing = exchange(identity_rig, rp, code, code_verifier=None)
     assert missing.json()["error"] == "invalid_grant"
     elsewhere = exchange(identity_rig, rp, code, redirect_uri="https://rp.example.test/other")
@@ -139,6 +186,9 @@ def test_token_request_errors(identity_rig: IdentityRig, rp: RelyingParty) -> No
     assert grant.json()["error"] == "unsupported_grant_type"
     unknown = httpx.post(url, data={**rp_form(rp), "code": "no-such-code"})
     assert unknown.json()["error"] == "invalid_grant"
+    for answer in (wrong_type, repeated, grant, unknown):  # each links its entry on the documentation page (R5)
+        body = answer.json()
+        assert body["error_uri"] == identity_rig.issuer + "identity/documentation#" + body["error"]
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"

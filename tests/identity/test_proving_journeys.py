@@ -162,7 +162,9 @@ def test_each_sandbox_identity(
     assert finished.status_code == 302, finished.text[:500]
     if outcome == "temporarily_unavailable":
         assert tries == 3
-        assert code_from(finished.headers["location"])["error"] == outcome
+        refused = code_from(finished.headers["location"])
+        assert refused["error"] == outcome
+        assert refused["error_uri"] == identity_rig.issuer + "identity/documentation#" + outcome
         return
     id_token, info = tokens_and_userinfo(identity_rig, rp, finished.headers["location"])
     if outcome == "P2":

@@ -81,6 +81,7 @@ def test_bad_request_objects_are_refused_on_the_error_page(identity_rig: Identit
         assert "location" not in answer.headers, case
         assert answer.headers["content-type"].startswith("text/html"), case
         assert answer.headers["x-request-id"] in answer.text, case
+        assert f'href="{rp.issuer}identity/documentation#invalid_request_object"' in answer.text, case
     expired = httpx.get(identity_rig.gateway_url + rp.jar_url(cases["expired"]))
     assert "The request object has expired" in expired.text
 

@@ -42,6 +42,7 @@ def test_prompt_none(rp: RelyingParty, person: Person, browser: Browser) -> None
     assert code_from(refused.headers["location"]) == {
         "error": "login_required",
         "error_description": "Login required",
+        "error_uri": rp.issuer + "identity/documentation#login_required",
         "state": state,
     }
     signed_in_code(browser, rp, person)

@@ -74,6 +74,7 @@ def test_a_replayed_assertion_leaves_the_code_unclaimed(
     assert replayed.json() == {
         "error": "invalid_client",
         "error_description": "The client assertion has been used before",
+        "error_uri": identity_rig.issuer + "identity/documentation#invalid_client",
     }
     # The replay wrote nothing: the code was not claimed, so it still redeems, and no token was revoked.
     fresh = exchange(identity_rig, rp, code)
@@ -130,6 +131,7 @@ def test_a_stored_key_set_that_does_not_parse_refuses_assertions(
     assert answer.json() == {
         "error": "invalid_client",
         "error_description": "The client assertion signature could not be verified",
+        "error_uri": identity_rig.issuer + "identity/documentation#invalid_client",
     }
 
 

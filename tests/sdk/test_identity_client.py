@@ -9,6 +9,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 from gaap_client import APIError, AsyncIdentityClient, AuthorizationRequest, IdentityClient, SignInError
 from joserfc.jwk import ECKey
@@ -22,7 +23,7 @@ REDIRECT = "https://rp.example.test/callback"
 pytestmark = pytest.mark.parametrize("identity_rig", ["postgresql"], indirect=True)
 
 
-def register(rig: IdentityRig, client_id: str) -> dict[str, Any]:
+def register(rig: IdentityRig, client_id: str, **overrides: Any) -> dict[str, Any]:
     """A client registered as a department registers one: its public key in the gateway, pushed to identity."""
     private = ECKey.generate_key("P-256").as_dict(private=True)
     public = ECKey.import_key(private).as_dict(private=False)
@@ -33,6 +34,7 @@ def register(rig: IdentityRig, client_id: str) -> dict[str, Any]:
         "Scopes": ["openid", "email"],
         "PublicKey": public,
         "SubjectType": "public",
+        **overrides,
     }
     assert rig.push([record], rig.new_service()) == {"delivered": 1}
     return private
@@ -54,7 +56,8 @@ def signs_in(rig: IdentityRig, request: AuthorizationRequest) -> str:
 
 
 def test_a_sync_relying_party_signs_a_person_in(identity_rig: IdentityRig) -> None:  # noqa: F811
-    key = register(identity_rig, "sdk-sync")
+    """With RS256 ID tokens: the SDK verifies them with the JWKS's RSA key (the async test's client has ES256)."""
+    key = register(identity_rig, "sdk-sync", IdTokenSigningAlgorithm="RS256")
     with IdentityClient(identity_rig.issuer, "sdk-sync", key, REDIRECT) as identity:
         request = identity.authorization_request(vtr="Cl.Cm")
         query = parse_qs(urlsplit(request.url).query)
@@ -62,6 +65,7 @@ def test_a_sync_relying_party_signs_a_person_in(identity_rig: IdentityRig) -> No
         signed_in = identity.finish_sign_in(signs_in(identity_rig, request), request)
         assert signed_in.claims["vot"] == "Cl.Cm"
         assert signed_in.claims["aud"] == "sdk-sync"
+        assert jwt.get_unverified_header(signed_in.id_token)["alg"] == "RS256"
         info = identity.userinfo(signed_in.access_token)
         assert info["sub"] == signed_in.claims["sub"] and "@" in info["email"]
         logout = identity.logout_url(signed_in.id_token, post_logout_redirect_uri="https://rp.example.test/signed-out")
@@ -79,6 +83,7 @@ async def test_an_async_relying_party_and_what_it_refuses(identity_rig: Identity
         assert forged.value.error == "invalid_state"
         signed_in = await identity.finish_sign_in(callback, request)
         assert signed_in.claims["nonce"] == request.nonce
+        assert jwt.get_unverified_header(signed_in.id_token)["alg"] == "ES256"
         with pytest.raises(APIError) as reused:  # a code works once (and is never retried by the client)
             await identity.finish_sign_in(callback, request)
         assert (reused.value.status_code, reused.value.code) == (400, "invalid_grant")

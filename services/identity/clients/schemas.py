@@ -25,7 +25,9 @@ class ClientRecord(BaseModel):
     claims: list[str] = Field(default_factory=list, alias="Claims", max_length=20)
     client_locs: list[Level] = Field(default=["P0"], alias="ClientLoCs", min_length=1)
     identity_verification_supported: bool = Field(default=False, alias="IdentityVerificationSupported")
-    id_token_signing_algorithm: Literal["ES256"] = Field(default="ES256", alias="IdTokenSigningAlgorithm")
+    #: `ES256` or `RS256`, checked with the registration checks (`validation.check_id_token_algorithm`), so a
+    #: record naming another algorithm is refused in their words.
+    id_token_signing_algorithm: str = Field(default="ES256", alias="IdTokenSigningAlgorithm")
     token_auth_method: TokenAuthMethod = Field(default="private_key_jwt", alias="TokenAuthMethod")
     public_key_source: Literal["STATIC", "JWKS"] = Field(default="STATIC", alias="PublicKeySource")
     #: A PEM SubjectPublicKeyInfo, a public JWK, or a JWKS (as an object or a JSON string); optional for a

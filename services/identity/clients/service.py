@@ -22,6 +22,7 @@ from services.identity.clients.schemas import (
 from services.identity.clients.secret import SECRET_METHODS, ClientSecrets
 from services.identity.clients.validation import (
     InvalidClient,
+    check_id_token_algorithm,
     check_token_auth_method,
     check_url,
     public_jwks,
@@ -61,7 +62,7 @@ def _values(record: ClientRecord, *, development: bool) -> dict[str, object]:
         "claims": list(record.claims),
         "levels_of_confidence": sorted(set(record.client_locs)),
         "identity_verification_supported": record.identity_verification_supported,
-        "id_token_signing_alg": record.id_token_signing_algorithm,
+        "id_token_signing_alg": check_id_token_algorithm(record),
         "token_auth_method": record.token_auth_method,
         "public_jwks": jwks,
         "jwks_url": jwks_url,

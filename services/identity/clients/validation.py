@@ -3,7 +3,8 @@
 A `STATIC` key holding private material is refused with an explicit message (One Login's docs once told RPs to
 register their private key). Redirect URIs must be https without a fragment; back-channel logout and JWKS URLs
 must also be on a public address. Development mode also accepts `http://127.0.0.1` and `http://localhost`.
-A client-secret method is refused with P1 or P2, and such a client's public key is optional.
+A client-secret method is refused with P1 or P2, and such a client's public key is optional. ID tokens are signed
+with `ES256` or `RS256`, nothing else (never `none` or an HMAC).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from gaap.errors import Unprocessable
 from services.identity.clients.schemas import ClientRecord
 from services.identity.clients.secret import SECRET_METHODS
+from services.identity.keys.models import ID_TOKEN_SETS
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -69,6 +71,15 @@ def check_token_auth_method(client: ClientRecord) -> bool:
             "IdentityVerificationSupported: a client that asks for identity levels must use private_key_jwt",
         )
     return True
+
+
+def check_id_token_algorithm(client: ClientRecord) -> str:
+    """The client's `IdTokenSigningAlgorithm`, one of those identity has a key set for (spec §6.1, §8)."""
+    alg = client.id_token_signing_algorithm
+    if alg not in ID_TOKEN_SETS:
+        allowed = " or ".join(ID_TOKEN_SETS)
+        raise _fail(client, f"IdTokenSigningAlgorithm must be {allowed}, not {alg[:20]!r}")
+    return alg
 
 
 def sector_of(client: ClientRecord, *, development: bool) -> str:

@@ -16,11 +16,23 @@ from services.identity.settings import BOX
 
 STANDBY, ACTIVE, RETIRED, REMOVED = "standby", "active", "retired", "removed"
 PUBLISHED = (STANDBY, ACTIVE, RETIRED)
-#: Key sets: the OIDC EC set signs ID tokens and logout tokens; the core identity set signs core identity JWTs
-#: and is published in the DID document instead of the JWKS (spec §4, §7.1).
+#: Key sets (spec §8): the OIDC EC set signs ID tokens (the default) and logout tokens; the OIDC RSA set signs the
+#: ID tokens of clients registered with `IdTokenSigningAlgorithm: RS256`; both are published in the JWKS, where
+#: relying parties pick a key by `kid`. The core identity set signs core identity JWTs and is published in the DID
+#: document instead (spec §4, §7.1).
 OIDC = "oidc"
+OIDC_RSA = "oidc-rsa"
 CORE = "core"
-KEY_SETS = (OIDC, CORE)
+KEY_SETS = (OIDC, OIDC_RSA, CORE)
+#: The algorithm every key of a set signs with.
+SET_ALGORITHMS = {OIDC: "ES256", OIDC_RSA: "RS256", CORE: "ES256"}
+#: The sets published in the OIDC JWKS.
+JWKS_SETS = (OIDC, OIDC_RSA)
+#: The ID token algorithms a client may register (`IdTokenSigningAlgorithm`), each with the set whose active key
+#: signs it.
+ID_TOKEN_SETS = {"ES256": OIDC, "RS256": OIDC_RSA}
+#: The modulus of the RSA set's keys (spec §8): 3072 bits, NIST's size for use beyond 2030.
+RSA_KEY_BITS = 3072
 
 
 class SigningKey(Base):

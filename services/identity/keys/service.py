@@ -1,7 +1,9 @@
 """Key lifecycle (spec §8): every set always has an active key and a published standby, so a rotation, scheduled
 or emergency, only ever promotes a key that relying parties have already had the chance to cache.
 
-- `ensure_key_sets`: first start (and after any removal) gives each set its active key and a standby.
+- `ensure_key_sets`: first start (and after any removal) gives each set its active key and a standby. A set's keys
+  are of its algorithm (`SET_ALGORITHMS`): P-256 for ES256, 3072-bit RSA for RS256. An RSA key takes a few hundred
+  milliseconds of CPU to make, so keys are made on a worker thread, never on the event loop.
 - `rotate_due`: the scheduled rotation, run by the worker: promote the standby once the active key is older than
   `key_rotation_days` and the standby has been published for `key_publish_lead_h`; remove retired keys after
   `key_retire_h`.
@@ -11,36 +13,51 @@ or emergency, only ever promotes a key that relying parties have already had the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import datetime, timedelta
 
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gaap.db.base import utcnow
 from gaap.errors import Conflict, NotFound
 from services.identity import events
-from services.identity.keys.models import ACTIVE, KEY_SETS, PUBLISHED, REMOVED, RETIRED, STANDBY, SigningKey
+from services.identity.keys.models import (
+    ACTIVE,
+    KEY_SETS,
+    PUBLISHED,
+    REMOVED,
+    RETIRED,
+    RSA_KEY_BITS,
+    SET_ALGORITHMS,
+    STANDBY,
+    SigningKey,
+)
 from services.identity.settings import IdentitySettings
 
 
-def thumbprint_kid(key: ECKey) -> str:
+def thumbprint_kid(key: ECKey | RSAKey) -> str:
     """The RFC 7638 JWK thumbprint (SHA-256) in hex: 64 characters, as every `kid` here is."""
     raw = key.thumbprint()
     return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).hex()
 
 
 def new_key(key_set: str, state: str, now: datetime) -> SigningKey:
-    key = ECKey.generate_key("P-256", private=True)
+    """A new key for `key_set`, of the set's algorithm. CPU-bound for an RSA set: see `ensure_key_sets`."""
+    alg = SET_ALGORITHMS[key_set]
+    key: ECKey | RSAKey = (
+        RSAKey.generate_key(RSA_KEY_BITS, private=True) if alg == "RS256" else ECKey.generate_key("P-256", private=True)
+    )
     kid = thumbprint_kid(key)
-    public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
+    public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": alg}
     private = {**key.as_dict(private=True), "kid": kid}
     return SigningKey(
         kid=kid,
         key_set=key_set,
-        alg="ES256",
+        alg=alg,
         state=state,
         private_jwk=json.dumps(private),
         public_jwk=public,
@@ -65,7 +82,7 @@ async def ensure_key_sets(session: AsyncSession, now: datetime | None = None) ->
     for key_set in KEY_SETS:
         for state in (ACTIVE, STANDBY):
             if not await _in_set(session, key_set, state):
-                key = new_key(key_set, state, now)
+                key = await asyncio.to_thread(new_key, key_set, state, now)
                 session.add(key)
                 created.append(key)
                 events.record(session, "key_created", kid=key.kid, key_set=key_set, state=state)

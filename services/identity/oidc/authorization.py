@@ -25,9 +25,10 @@ from gaap.pages import language_from_ui_locales, render_error_page
 from services.identity.clients.registry import RegisteredClient
 from services.identity.deps import Provider
 from services.identity.i18n import N_
-from services.identity.keys.models import OIDC
+from services.identity.keys.models import ID_TOKEN_SETS, JWKS_SETS
 from services.identity.keys.ring import KeySnapshot
 from services.identity.oidc.authorize import PARAMETERS, AuthorizationRequest, AuthorizeError, validate
+from services.identity.oidc.errors import error_uri, with_error_uri
 from services.identity.oidc.request_object import kid_of, open_request_object
 from services.identity.oidc.requests import Exchange, OidcRequest
 from services.identity.pages import go
@@ -42,9 +43,11 @@ PROVE = "/identity/prove"
 
 
 def verify_id_token_hint(keys: KeySnapshot, issuer: str, token: str, client_id: str) -> dict[str, Any] | None:
-    """The claims of an ID token this OP issued to `client_id` (an expired one is fine, spec §5.1), or None."""
+    """The claims of an ID token this OP issued to `client_id` (an expired one is fine, spec §5.1), or None. Either
+    ID token algorithm: the client may have changed its `IdTokenSigningAlgorithm` since (joserfc takes the key its
+    `kid` names, and only with the algorithm of that key's type)."""
     try:
-        claims = jwt.decode(token, keys.verification_keys(OIDC), algorithms=["ES256"]).claims
+        claims = jwt.decode(token, keys.verification_keys(*JWKS_SETS), algorithms=list(ID_TOKEN_SETS)).claims
     except (JoseError, ValueError):
         return None
     if claims.get("iss") != issuer or claims.get("aud") != client_id or not claims.get("sub"):
@@ -52,19 +55,27 @@ def verify_id_token_hint(keys: KeySnapshot, issuer: str, token: str, client_id: 
     return claims
 
 
-def error_redirect(error: AuthorizeError) -> Response:
+def error_redirect(error: AuthorizeError, issuer: str) -> Response:
+    """The error at the relying party's validated `redirect_uri`, with the `error_uri` of its documentation."""
     assert error.redirect_uri is not None
-    params = {"error": error.error, "error_description": error.description}
+    params = with_error_uri(issuer, {"error": error.error, "error_description": error.description})
     if error.state:
         params["state"] = error.state
     separator = "#" if error.response_mode == "fragment" else ("&" if "?" in error.redirect_uri else "?")
     return RedirectResponse(error.redirect_uri + separator + urlencode(params), status_code=302)
 
 
-def error_answer(request: Request, error: AuthorizeError, lang: str | None = None) -> Response:
+def error_answer(request: Request, error: AuthorizeError, issuer: str, lang: str | None = None) -> Response:
+    """A refused request: the HTML error page (status 400, with the request id, the error's code and a link to its
+    documentation for the service's developers) while the redirect is not validated, else the redirect."""
     if error.redirect_uri is None:
-        return render_error_page(request, 400, message=error.description, lang=lang)
-    return error_redirect(error)
+        context = {
+            "message_id": error.description,
+            "error_code": error.error,
+            "error_uri": error_uri(issuer, error.error),
+        }
+        return request.app.state.pages.render(request, "identity/oauth_error.html", context, 400, lang=lang)
+    return error_redirect(error, issuer)
 
 
 async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) -> Response:
@@ -88,17 +99,18 @@ async def start(op: Provider, request: Request, pairs: list[tuple[str, str]]) ->
             ),
         )
     except AuthorizeError as error:
-        return error_answer(request, error, lang)
+        return error_answer(request, error, op.issuer, lang)
     session = await op.sessions.load_or_new(request)
     return await _decide(op, request, session, auth, client)
 
 
-def refuse(auth: AuthorizationRequest, error: str, description: str) -> Response:
+def refuse(op: Provider, auth: AuthorizationRequest, error: str, description: str) -> Response:
     """End a waiting request with an OAuth error at the relying party (also when a proving journey stops)."""
     return error_redirect(
         AuthorizeError(
             error, description, redirect_uri=auth.redirect_uri, state=auth.state, response_mode=auth.response_mode
-        )
+        ),
+        op.issuer,
     )
 
 
@@ -123,7 +135,7 @@ async def _decide(
     if signed_in and session.level >= vector.strength:
         return await _proceed(op, request, session, auth, client)
     if "none" in auth.prompt:
-        return refuse(auth, "login_required", "Login required")
+        return refuse(op, auth, "login_required", "Login required")
     if not signed_in:
         session.sign_out()
         await op.sessions.rotate(session)
@@ -165,7 +177,7 @@ async def _proceed(
             level = await credential.reusable_level(db, session.user_id, op.settings.identity_reuse_days)
         if level < auth.vector.identity:
             if "none" in auth.prompt:
-                return refuse(auth, "interaction_required", "Identity proving is needed")
+                return refuse(op, auth, "interaction_required", "Identity proving is needed")
             session.pending = auth.to_dict()
             return await go(op, session, PROVE + (f"?lang={auth.lang}" if auth.lang else ""))
     return await issue(op, request, session, auth, client)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.identity.oidc.authorize import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from services.identity.oidc.errors import documentation_url
 from services.identity.oidc.signed import SIGNING_ALGORITHMS
+from services.identity.settings import IdentitySettings
 
 
 def discovery_document(issuer: str) -> dict[str, Any]:
@@ -29,7 +31,7 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "claims_parameter_supported": True,
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post", "client_secret_basic"],
         "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "code_challenge_methods_supported": ["S256"],
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
@@ -39,6 +41,17 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "ui_locales_supported": ["en", "cy"],
         "trustmarks": issuer + "trustmark",
     }
+
+
+def documentation_links(issuer: str, settings: IdentitySettings) -> dict[str, str]:
+    """Discovery's links for people (spec §4, R1): `service_documentation`, identity's own page for relying-party
+    developers unless configured, and `op_policy_uri` and `op_tos_uri` only when configured (never empty)."""
+    links = {"service_documentation": settings.service_documentation or documentation_url(issuer)}
+    if settings.op_policy_uri:
+        links["op_policy_uri"] = settings.op_policy_uri
+    if settings.op_tos_uri:
+        links["op_tos_uri"] = settings.op_tos_uri
+    return links
 
 
 def trustmark_document(issuer: str, sandbox: bool) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from gaap.db.deps import DbSession
 from gaap.errors import json_response
 from gaap.pages import PageRoute
 from services.identity.deps import Op
-from services.identity.keys.models import OIDC
+from services.identity.keys.models import JWKS_SETS
 from services.identity.oidc import authorization, tokens
-from services.identity.oidc.discovery import discovery_document, trustmark_document
+from services.identity.oidc.discovery import discovery_document, documentation_links, trustmark_document
 from services.identity.pages import PAGE_RESPONSES
 from services.identity.proving import credential
 
@@ -36,13 +36,14 @@ pages = APIRouter(tags=["oidc"], route_class=PageRoute, default_response_class=H
 @api.get("/.well-known/openid-configuration")
 async def openid_configuration(op: Op) -> Response:
     """The discovery document."""
-    return json_response(200, discovery_document(op.issuer), ONE_DAY)
+    document = {**discovery_document(op.issuer), **documentation_links(op.issuer, op.settings)}
+    return json_response(200, document, ONE_DAY)
 
 
 @api.get("/.well-known/jwks.json")
 async def jwks(op: Op) -> Response:
-    """The OP's published signing keys: standby, active and retired (spec §8)."""
-    return json_response(200, (await op.keys.current()).jwks(OIDC), ONE_DAY)
+    """The OP's published signing keys, EC (ES256) and RSA (RS256): standby, active and retired (spec §8)."""
+    return json_response(200, (await op.keys.current()).jwks(*JWKS_SETS), ONE_DAY)
 
 
 @api.get("/trustmark")

@@ -30,6 +30,7 @@ from services.identity.accounts.models import SMS
 from services.identity.clients.secret import PRIVATE_KEY_JWT
 from services.identity.deps import Provider
 from services.identity.events import record
+from services.identity.oidc.errors import error_uri, with_error_uri
 from services.identity.oidc.limits import TOKEN, USERINFO
 from services.identity.oidc.requests import Exchange, OidcRequest
 from services.identity.oidc.store import Redeemed, Redemption
@@ -43,8 +44,11 @@ def oauth_json(status: int, body: Any, headers: dict[str, str] | None = None) ->
     return Response(orjson.dumps(body), status, {**NO_STORE, **(headers or {})}, media_type="application/json")
 
 
-def oauth_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> Response:
-    return oauth_json(status, {"error": error, "error_description": description}, headers)
+def oauth_error(
+    issuer: str, status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 6749 error body, with the `error_uri` of its entry on the documentation page (spec R5)."""
+    return oauth_json(status, with_error_uri(issuer, {"error": error, "error_description": description}), headers)
 
 
 async def _over_limit(op: Provider, endpoint: str, client_id: str) -> Response | None:
@@ -52,7 +56,7 @@ async def _over_limit(op: Provider, endpoint: str, client_id: str) -> Response |
     refused = await op.limits.refused(endpoint, client_id)
     if refused is None:
         return None
-    return oauth_error(refused.status, "temporarily_unavailable", refused.description, refused.headers)
+    return oauth_error(op.issuer, refused.status, "temporarily_unavailable", refused.description, refused.headers)
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -92,13 +96,13 @@ def _unverified(assertion: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def token(op: Provider, request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith(FORM):
-        return oauth_error(400, "invalid_request", "The request must be application/x-www-form-urlencoded")
+        return oauth_error(op.issuer, 400, "invalid_request", "The request must be application/x-www-form-urlencoded")
     form = await request.form()
     pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     seen: set[str] = set()
     for key, _value in pairs:
         if key in seen:
-            return oauth_error(400, "invalid_request", f"Request has more than one {key} parameter")
+            return oauth_error(op.issuer, 400, "invalid_request", f"Request has more than one {key} parameter")
         seen.add(key)
     data = dict(pairs)
     try:
@@ -106,10 +110,12 @@ async def token(op: Provider, request: Request) -> Response:
     except ValueError:
         description = "The Authorization header does not hold valid client credentials"
         challenge = f'Basic error="invalid_client", error_description="{description}"'
-        return oauth_error(401, "invalid_client", description, {"WWW-Authenticate": challenge})
+        return oauth_error(op.issuer, 401, "invalid_client", description, {"WWW-Authenticate": challenge})
     methods = _auth_methods(data, basic)
     if len(methods) > 1:
-        return oauth_error(400, "invalid_request", "The request uses more than one client authentication method")
+        return oauth_error(
+            op.issuer, 400, "invalid_request", "The request uses more than one client authentication method"
+        )
     method = methods[0] if methods else None
     header, claims = _unverified(data.get("client_assertion")) if method == PRIVATE_KEY_JWT else ({}, {})
     client_id = basic[0] if basic is not None else data.get("client_id")
@@ -169,12 +175,12 @@ async def token(op: Provider, request: Request) -> Response:
         )
     )
     if outcome is Redeemed.REPLAYED_ASSERTION:
-        return oauth_error(400, "invalid_client", "The client assertion has been used before")
+        return oauth_error(op.issuer, 400, "invalid_client", "The client assertion has been used before")
     if outcome is Redeemed.CODE_TAKEN:
         # Another request redeemed the code between our read and our claim: a reuse like any other.
         await _reused(op, request, code, client.client_id)
     if outcome is not Redeemed.ISSUED:
-        return oauth_error(400, "invalid_grant", "Invalid authorization code")
+        return oauth_error(op.issuer, 400, "invalid_grant", "Invalid authorization code")
     return oauth_json(200, body)
 
 
@@ -204,8 +210,9 @@ async def userinfo(op: Provider, request: Request, session: AsyncSession) -> Res
     data = await op.grants.read_token(presented)
     if data is None:
         description = "The access token is not valid"
-        challenge = f'Bearer error="invalid_token", error_description="{description}"'
-        return oauth_error(401, "invalid_token", description, {"WWW-Authenticate": challenge})
+        uri = error_uri(op.issuer, "invalid_token")  # RFC 6750 §3 allows error_uri in the challenge too
+        challenge = f'Bearer error="invalid_token", error_description="{description}", error_uri="{uri}"'
+        return oauth_error(op.issuer, 401, "invalid_token", description, {"WWW-Authenticate": challenge})
     over = await _over_limit(op, USERINFO, str(data["client_id"]))
     if over is not None:
         return over

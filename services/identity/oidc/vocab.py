@@ -16,6 +16,8 @@ from starlette.responses import Response
 
 from gaap.errors import json_response
 from services.identity.deps import Op
+from services.identity.i18n import N_
+from services.identity.oidc.errors import with_error_uri
 
 router = APIRouter(tags=["oidc"])
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -98,7 +100,7 @@ CORE_IDENTITY_PAYLOAD = {
 }
 SCHEMAS: dict[str, dict[str, Any]] = {
     "coreIdentityJWT": {
-        "title": "Core identity JWT",
+        "title": N_("Core identity JWT"),
         "description": "A compact JWS (ES256) signed with a key from the core identity issuer's DID document; its "
         "payload is the contentSchema.",
         "type": "string",
@@ -106,7 +108,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "contentSchema": CORE_IDENTITY_PAYLOAD,
     },
     "address": {
-        "title": "Addresses",
+        "title": N_("Addresses"),
         "description": "The person's addresses, the current one (no validUntil) first. validFrom and validUntil "
         "carry the year only (YYYY-01-01).",
         **_array_of(
@@ -125,7 +127,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ),
     },
     "passport": {
-        "title": "Passport",
+        "title": N_("Passport"),
         "description": "Present only when a passport was the identity's document.",
         **_array_of(
             {
@@ -141,7 +143,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ),
     },
     "drivingPermit": {
-        "title": "Driving permit",
+        "title": N_("Driving permit"),
         "description": "Present only when a driving licence was the identity's document.",
         **_array_of(
             {
@@ -158,7 +160,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ),
     },
     "returnCode": {
-        "title": "Return code",
+        "title": N_("Return code"),
         "description": "Why identity proving did not meet the requested level, for a client that asked for it "
         "instead of access_denied. One Login's letters are private: these are this service's, and the first that "
         "applies is given.",
@@ -190,7 +192,7 @@ async def vocabulary(name: str, op: Op) -> Response:
     schema = schema_of(op.issuer, name)
     if schema is None:
         body = {"error": "invalid_request", "error_description": f"No vocabulary claim is named {name[:64]}"}
-        return json_response(404, body)
+        return json_response(404, with_error_uri(op.issuer, body))
     response = json_response(200, schema, {"Cache-Control": "public, max-age=86400"})
     response.headers["content-type"] = "application/schema+json"
     return response

@@ -95,11 +95,15 @@ class Journey:
             return await authorization.issue(self.op, self.request, self.session, self.auth, client, proved=True)
         self.session.pending = None
         if unavailable:
-            answer = authorization.refuse(self.auth, "temporarily_unavailable", "Identity checks are unavailable")
+            answer = authorization.refuse(
+                self.op, self.auth, "temporarily_unavailable", "Identity checks are unavailable"
+            )
         elif code and credential.RETURN_CODE in ((self.auth.claims or {}).get("userinfo") or {}):
             return await authorization.issue(self.op, self.request, self.session, self.auth, client, code)
         else:
-            answer = authorization.refuse(self.auth, "access_denied", "Identity verification was not completed")
+            answer = authorization.refuse(
+                self.op, self.auth, "access_denied", "Identity verification was not completed"
+            )
         await self.op.sessions.save(self.session, answer)
         return answer
 

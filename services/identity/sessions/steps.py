@@ -46,7 +46,7 @@ async def reauthentication_refused(
         client = await op.clients.get(auth.client_id)
         if client is not None and op.subject_for(client, str(user_id)) == auth.hint_sub:
             return None
-    response = refuse(auth, "login_required", "Login required")
+    response = refuse(op, auth, "login_required", "Login required")
     queued = await end_session(op, db, session, response, "reauthentication_failed")
     background.add_task(enqueue, op, queued)
     return response

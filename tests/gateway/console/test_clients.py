@@ -110,8 +110,10 @@ def test_admin_registers_edits_and_removes_a_client(browser: ConsoleBrowser, con
     assert f"<code>{issuer}.well-known/openid-configuration</code>" in shown.text
     assert httpx.get(f"{issuer}.well-known/openid-configuration").json()["issuer"] == issuer
 
+    assert "<code>ES256</code>" in shown.text, "ID tokens signed with ES256 unless the admin chooses otherwise"
     held = asyncio.run(_identity_client(console_rig, client_id))
     assert held is not None, "identity holds the client before the page answers"
+    assert held.id_token_signing_alg == "ES256"
     assert held.redirect_uris == ["http://127.0.0.1:9999/callback", "http://127.0.0.1:9999/other"]
     assert held.levels_of_confidence == ["P0", "P2"] and held.identity_verification_supported
     assert held.subject_type == "pairwise" and held.sector == "127.0.0.1"
@@ -123,13 +125,24 @@ def test_admin_registers_edits_and_removes_a_client(browser: ConsoleBrowser, con
     form = browser.get(edit_path)
     assert "http://127.0.0.1:9999/other" in form.text and "&#34;crv&#34;: &#34;P-256&#34;" in form.text
     assert held.jar_validation_required is False and 'name="require_jar"' in form.text
-    changes = {"redirect_uris": "http://localhost:9999/cb", "subject_type": "public", "require_jar": "yes"}
+    assert re.search(r'name="id_token_signing_algorithm" type="radio" value="ES256" checked', form.text)
+    changes = {
+        "redirect_uris": "http://localhost:9999/cb",
+        "subject_type": "public",
+        "require_jar": "yes",
+        "id_token_signing_algorithm": "RS256",
+    }
     saved = _post(browser, edit_path, _fields(name, **changes))
     assert saved.status_code == 303 and saved.headers["location"] == f"{clients_path}/{client_id}?saved=1"
     held = asyncio.run(_identity_client(console_rig, client_id))
     assert held is not None and held.redirect_uris == ["http://localhost:9999/cb"] and held.sector == "public"
-    assert held.jar_validation_required is True
-    assert "Only signed request objects" in browser.get(f"{clients_path}/{client_id}").text
+    assert held.jar_validation_required is True and held.id_token_signing_alg == "RS256"
+    page = browser.get(f"{clients_path}/{client_id}")
+    assert "Only signed request objects" in page.text and "<code>RS256</code>" in page.text
+    assert re.search(r'value="RS256" checked', browser.get(edit_path).text), "the form shows the choice"
+    welsh = browser.get(f"{clients_path}/{client_id}?lang=cy").text
+    assert "Algorithm llofnodi tocynnau ID" in welsh and "<code>RS256</code>" in welsh
+    browser.get(f"{clients_path}/{client_id}?lang=en")  # the choice of language is kept: back to English
 
     confirm = browser.get(f"{clients_path}/{client_id}/remove")
     assert "Are you sure you want to remove this client?" in confirm.text
@@ -147,6 +160,7 @@ def test_admin_registers_edits_and_removes_a_client(browser: ConsoleBrowser, con
         ("oidc_client.remove", actor),
     ]
     assert events[0][2]["redirect_uris"] == ["http://127.0.0.1:9999/callback", "http://127.0.0.1:9999/other"]
+    assert [details["id_token_signing_algorithm"] for _a, _w, details in events[:2]] == ["ES256", "RS256"]
     assert "PublicKey" not in json.dumps(events[0][2]), "the audit log keeps the key's source, not the key"
 
 
@@ -184,13 +198,16 @@ async def _service_actions(rig: ConsoleRig) -> list[str]:
 
 def test_the_form_says_what_is_missing(browser: ConsoleBrowser, console_rig: ConsoleRig) -> None:
     browser.sign_in_to_console(console_rig.admin(), _clients_path(console_rig))
-    empty = _post(browser, _clients_path(console_rig) + "/register", {"key_source": "JWKS"})
+    empty = _post(
+        browser, _clients_path(console_rig) + "/register", {"key_source": "JWKS", "id_token_signing_algorithm": "HS256"}
+    )
     assert empty.status_code == 400
     for field, text in [
         ("name", "Enter a name for the client"),
         ("redirect_uris", "Enter at least one redirect URI"),
         ("levels", "Select at least one level"),
         ("jwks_url", "Enter the URL of the client’s JWKS"),
+        ("id_token_signing_algorithm", "Select how identity signs the client’s ID tokens"),
         ("subject_type", "Select which identifier the client is given"),
     ]:
         assert f'<a href="#{field}">{text}' in empty.text, field
@@ -304,6 +321,9 @@ def test_a_record_keeps_what_the_form_does_not_manage() -> None:
     assert record["Claims"] == kept["Claims"] and record["PKCEEnforced"] is True
     assert record["PublicKey"] == {"kty": "EC"} and "JwksUrl" not in record
     assert record["ClientLoCs"] == ["P2"] and record["IdentityVerificationSupported"] is True
+    assert record["IdTokenSigningAlgorithm"] == "ES256"  # a record without one: One Login's default, made explicit
+    rsa = ClientForm.of({**kept, "IdTokenSigningAlgorithm": "RS256", "JwksUrl": "https://rp.example/jwks"})
+    assert rsa.id_token_signing_algorithm == "RS256" and rsa.record("c1", kept)["IdTokenSigningAlgorithm"] == "RS256"
 
 
 def test_refusals_point_at_their_field() -> None:

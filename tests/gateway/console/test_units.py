@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +22,7 @@ from gateway.console.signin import _console_path
 from gateway.console.texts import (
     CLIENT_AUTH_METHODS,
     CLIENT_FORM_ERRORS,
+    CLIENT_ID_TOKEN_ALGORITHMS,
     KEY_FORM_ERRORS,
     KEY_KINDS,
     NOTIFICATION_STATUSES,
@@ -93,6 +94,24 @@ def test_an_id_token_signed_by_another_key_is_refused(identity_key: ECKey) -> No
         rp.verify_id_token(_id_token(other), {"keys": [identity_key.as_dict(private=False)]}, nonce="n-1")
 
 
+def test_an_rs256_id_token_verifies_only_with_its_rsa_key(identity_key: ECKey) -> None:
+    """Identity publishes EC and RSA keys side by side; a token verifies with the key its `kid` names, and only
+    in that key's algorithm."""
+    rp = ConsoleRelyingParty(_settings())
+    rsa = RSAKey.generate_key(2048, parameters={"kid": "identity-rsa", "alg": "RS256", "use": "sig"})
+    jwks = {"keys": [identity_key.as_dict(private=False), rsa.as_dict(private=False)]}
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "gaap-console", "sub": "urn:fdc:gaap:1", "iat": now, "exp": now + 120,
+              "nonce": "n-1", "vot": "Cl.Cm"}  # fmt: skip
+    signed = jwt.encode({"alg": "RS256", "kid": "identity-rsa"}, claims, rsa)
+    assert rp.verify_id_token(signed, jwks, nonce="n-1")["sub"] == "urn:fdc:gaap:1"
+    # An ES256 token claiming the RSA key's kid, or an RS256 one claiming the EC key's, is refused.
+    with pytest.raises(SignInFailed):
+        rp.verify_id_token(jwt.encode({"alg": "ES256", "kid": "identity-rsa"}, claims, identity_key), jwks, nonce="n-1")
+    with pytest.raises(SignInFailed):
+        rp.verify_id_token(jwt.encode({"alg": "RS256", "kid": "identity-1"}, claims, rsa), jwks, nonce="n-1")
+
+
 def test_the_client_record_holds_only_the_public_key() -> None:
     settings = _settings()
     record = client_record(settings)
@@ -162,4 +181,5 @@ def test_welsh_is_complete() -> None:
     chosen += [*TEMPLATE_TYPES.values(), *TEMPLATE_FORM_ERRORS.values(), *NOTIFICATION_STATUSES.values()]
     chosen += [*NOTIFY_KEY_TYPES.values(), *RECIPIENT_MISSING.values(), *PAY_MODES.values(), *PAYMENT_STATES.values()]
     chosen += [REFUND_AMOUNT_ERROR, *CLIENT_AUTH_METHODS.values(), *CLIENT_FORM_ERRORS.values()]
+    chosen += [*CLIENT_ID_TOKEN_ALGORITHMS.values()]
     assert [text for text in chosen if welsh.gettext("cy", text) == text] == []
