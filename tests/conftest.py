@@ -16,6 +16,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
+#: The shared rigs (notify, pay, identity, the console...), each a fixture once for the whole suite.
+pytest_plugins = ["tests.rigs"]
+
 
 def _env(name: str) -> str:
     value = os.environ.get(name)

@@ -16,12 +16,9 @@ from sqlalchemy import select
 from gateway.invitations.models import Invitation
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.gateway.console.admin_support import _on, enable_invitations, members, operator, run, sent_email
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 from tests.identity.support import Person
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 LINK = re.compile(r"https?://[^\s)]+(/console/invitations/[A-Za-z0-9_-]+)")
@@ -38,7 +35,7 @@ async def _sign_in(page: Page, person: Person) -> None:
 
 async def test_operator_creates_a_service_changes_a_setting_and_a_member_joins(
     browser: Browser,
-    console_rig: ConsoleRig,  # noqa: F811
+    console_rig: ConsoleRig,
 ) -> None:
     key = await asyncio.to_thread(enable_invitations, console_rig)
     signed_in_as = operator(console_rig)

@@ -12,10 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +22,7 @@ async def _follow(page: Page, role: str, name: str) -> None:
         await page.get_by_role(role, name=name).click()  # type: ignore[arg-type]
 
 
-async def test_admin_signs_in_creates_and_revokes_a_key(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_signs_in_creates_and_revokes_a_key(browser: Browser, console_rig: ConsoleRig) -> None:
     admin = await asyncio.to_thread(console_rig.admin)
     context = await browser.new_context()
     page = await context.new_page()

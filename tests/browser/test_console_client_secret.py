@@ -14,11 +14,8 @@ from playwright.async_api import Browser
 
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 from tests.identity.support import RelyingParty, code_from
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +24,7 @@ REDIRECT = "http://127.0.0.1:9999/callback"
 
 async def test_admin_generates_a_client_secret_the_relying_party_uses(
     browser: Browser,
-    console_rig: ConsoleRig,  # noqa: F811
+    console_rig: ConsoleRig,
 ) -> None:
     admin = await asyncio.to_thread(console_rig.admin)
     context = await browser.new_context()

@@ -13,16 +13,13 @@ from playwright.async_api import Browser
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_console_notify_pay import _signed_in_admin
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 from tests.gateway.console.test_payment_disputes import disputed_payment
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 
-async def test_admin_reads_a_lost_dispute(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_reads_a_lost_dispute(browser: Browser, console_rig: ConsoleRig) -> None:
     reference = f"BD-{uuid.uuid4().hex[:8]}"
     await asyncio.to_thread(disputed_payment, console_rig, reference, 3)
     context, page = await _signed_in_admin(browser, console_rig)

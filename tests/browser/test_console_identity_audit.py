@@ -18,11 +18,8 @@ from playwright.async_api import Browser, Page
 from gateway.console.clients import ClientForm
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
 from tests.gateway.console.admin_support import register_while_identity_is_down, sweep
-from tests.gateway.console.inbox_support import InboxConsole, inbox_console  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+from tests.gateway.console.inbox_support import InboxConsole
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +38,7 @@ async def _sign_in(page: Page, rig: InboxConsole) -> None:
 
 async def test_admin_registers_a_client_searches_the_log_and_reads_the_inbox(
     browser: Browser,
-    inbox_console: InboxConsole,  # noqa: F811
+    inbox_console: InboxConsole,
 ) -> None:
     rig = inbox_console
     context = await browser.new_context()

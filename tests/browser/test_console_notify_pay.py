@@ -13,10 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +34,7 @@ async def _signed_in_admin(browser: Browser, rig: ConsoleRig) -> tuple[BrowserCo
     return context, page
 
 
-async def test_admin_creates_and_previews_a_template(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_creates_and_previews_a_template(browser: Browser, console_rig: ConsoleRig) -> None:
     context, page = await _signed_in_admin(browser, console_rig)
     errors = console_errors(page)
     try:
@@ -99,7 +96,7 @@ async def test_admin_creates_and_previews_a_template(browser: Browser, console_r
         await context.close()
 
 
-async def test_admin_refunds_a_payment(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_refunds_a_payment(browser: Browser, console_rig: ConsoleRig) -> None:
     reference = f"BR-{uuid.uuid4().hex[:8]}"
     await asyncio.to_thread(console_rig.successful_payment, reference, 2000)
     context, page = await _signed_in_admin(browser, console_rig)
@@ -139,7 +136,7 @@ async def test_admin_refunds_a_payment(browser: Browser, console_rig: ConsoleRig
 
 async def test_admin_uploads_a_csv_with_one_bad_row_then_sends_the_fixed_file(
     browser: Browser,
-    console_rig: ConsoleRig,  # noqa: F811
+    console_rig: ConsoleRig,
 ) -> None:
     context, page = await _signed_in_admin(browser, console_rig)
     errors = console_errors(page)

@@ -13,10 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.browser.test_console_browser import _follow
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, _add_member, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig, _add_member
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +35,7 @@ async def _signed_in(browser: Browser, rig: ConsoleRig, *, javascript: bool = Tr
     return context, page
 
 
-async def test_admin_reads_usage_and_sign_in_activity(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_reads_usage_and_sign_in_activity(browser: Browser, console_rig: ConsoleRig) -> None:
     await asyncio.to_thread(console_rig.successful_payment, f"BU-{uuid.uuid4().hex[:8]}", 4321)
     context, page = await _signed_in(browser, console_rig)
     errors = console_errors(page)
@@ -86,7 +83,7 @@ async def test_admin_reads_usage_and_sign_in_activity(browser: Browser, console_
         await context.close()
 
 
-async def test_usage_needs_no_javascript(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_usage_needs_no_javascript(browser: Browser, console_rig: ConsoleRig) -> None:
     await asyncio.to_thread(console_rig.successful_payment, f"BN-{uuid.uuid4().hex[:8]}", 1000)
     context, page = await _signed_in(browser, console_rig, javascript=False)
     try:

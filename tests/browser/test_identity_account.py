@@ -14,11 +14,9 @@ from playwright.async_api import Browser, Page
 from tests.browser.test_identity_pages import _check, _rp, callback_url  # noqa: F401  (fixture)
 from tests.browser.test_identity_password_reset import _code
 from tests.browser.test_pages_browser import submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig
 from tests.identity.support import Person, RelyingParty
 from tests.identity.test_account_changes import prove_s1
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
 
@@ -58,7 +56,7 @@ async def to_account_page(page: Page, rig: IdentityRig, rp: RelyingParty, person
 
 
 async def test_change_the_email_address_in_english_then_in_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:
@@ -94,7 +92,7 @@ async def test_change_the_email_address_in_english_then_in_welsh(
 
 
 async def test_view_then_delete_the_proven_identity_in_english_and_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:
@@ -119,7 +117,7 @@ async def test_view_then_delete_the_proven_identity_in_english_and_welsh(
 
 
 async def test_delete_the_account_in_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:

@@ -21,10 +21,8 @@ from starlette.routing import Route
 
 from services.identity.accounts import totp
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig
 from tests.identity.support import Person, RelyingParty, code_from
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 from tests.support import serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
@@ -53,7 +51,7 @@ def _rp(rig: IdentityRig, callback_url: str) -> RelyingParty:
 @pytest.fixture
 async def rp_context(
     browser: Browser,
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     callback_url: str,
 ) -> AsyncIterator[tuple[RelyingParty, BrowserContext]]:
     rp = await asyncio.to_thread(_rp, identity_rig, callback_url)
@@ -82,7 +80,7 @@ async def _tokens(rig: IdentityRig, rp: RelyingParty, url: str) -> dict[str, obj
 
 
 async def test_sign_up_then_sign_in_with_an_authenticator_app(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     rp_context: tuple[RelyingParty, BrowserContext],
     browser: Browser,
 ) -> None:
@@ -148,7 +146,7 @@ async def test_sign_up_then_sign_in_with_an_authenticator_app(
 
 
 async def test_sign_in_works_without_javascript(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,
 ) -> None:
@@ -170,7 +168,7 @@ async def test_sign_in_works_without_javascript(
 
 
 async def test_error_and_lockout_pages_are_accessible(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     rp_context: tuple[RelyingParty, BrowserContext],
 ) -> None:
     rp, context = rp_context
@@ -188,7 +186,7 @@ async def test_error_and_lockout_pages_are_accessible(
 
 
 async def test_the_documentation_page_is_accessible(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     rp_context: tuple[RelyingParty, BrowserContext],
 ) -> None:
     """The page for relying-party developers, in English and Welsh; its contents list leads to each entry."""

@@ -15,12 +15,10 @@ from playwright.async_api import Browser, Page
 from services.identity.accounts import totp
 from tests.browser.test_identity_pages import SECRET, _check, _rp, _tokens, callback_url  # noqa: F401  (fixture)
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import CODE_TEMPLATE, IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import CODE_TEMPLATE, IdentityRig
 from tests.identity.support import Person
 from tests.identity.test_lost_second_factor import give_identity, held
 from tests.identity.test_password_reset import code_in, emails_when
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
 
@@ -37,7 +35,7 @@ async def _to_password_page(page: Page, email: str, label: str, button: str) -> 
 
 
 async def test_reset_a_forgotten_password_in_english_then_in_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:
@@ -102,7 +100,7 @@ async def test_reset_a_forgotten_password_in_english_then_in_welsh(
 
 
 async def test_a_leaked_password_is_changed_before_the_sign_in_goes_on_in_english_and_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:
@@ -137,7 +135,7 @@ async def test_a_leaked_password_is_changed_before_the_sign_in_goes_on_in_englis
 
 
 async def test_replace_a_lost_authenticator_app_in_english_then_in_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:
@@ -205,7 +203,7 @@ async def _to_the_identity_choice(page: Page, rig: IdentityRig, person: Person, 
 
 
 async def test_keep_a_proven_identity_with_security_questions_in_english_and_lose_it_in_welsh(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     browser: Browser,
     callback_url: str,  # noqa: F811
 ) -> None:

@@ -16,8 +16,7 @@ from playwright.async_api import Browser, Page
 
 from tests.browser.test_identity_pages import callback_url  # noqa: F401  (fixture)
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig
 from tests.identity.support import Person, RelyingParty
 from tests.identity.test_proving_journeys import (
     ALL_CLAIMS,
@@ -28,7 +27,6 @@ from tests.identity.test_proving_journeys import (
     tokens_and_userinfo,
     verify_core_identity,
 )
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
 KBV = ("KBV-BANK", "KBV-MOVE-YEAR", "KBV-LOAN")
@@ -87,7 +85,7 @@ async def _prove(browser: Browser, rig: IdentityRig, rp: RelyingParty, identity:
 @pytest.mark.parametrize(("sandbox", "lang", "document"), [("S1", "en", "passport"), ("S2", "cy", "drivingPermit")])
 async def test_a_person_proves_their_identity_to_p2(
     browser: Browser,
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     callback_url: str,  # noqa: F811
     sandbox: str,
     lang: str,

@@ -14,18 +14,9 @@ from playwright.async_api import Browser, Page
 
 from tests.browser.test_identity_pages import _check, _rp, _tokens, callback_url  # noqa: F401  (fixture)
 from tests.browser.test_pages_browser import console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import (  # noqa: F401  (fixtures)
-    IdentityRig,
-    code_template,
-    email_sink,
-    identity_rig,
-    identity_templates,
-    sms_fake,
-    texting,
-)
+from tests.identity.conftest import IdentityRig, texting  # noqa: F401  (fixtures)
 from tests.identity.support import Phone
-from tests.notify.conftest import SmsFake, notify_rig  # noqa: F401  (fixture)
+from tests.notify.conftest import SmsFake
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("identity_rig", ["sqlite"], indirect=True)]
 
@@ -35,7 +26,7 @@ async def _code(page: Page, phone: Phone, label: str) -> None:
 
 
 async def test_sign_up_with_a_phone_then_sign_in_with_a_texted_code(
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     texting: SmsFake,  # noqa: F811
     browser: Browser,
     callback_url: str,  # noqa: F811

@@ -19,9 +19,8 @@ from playwright.async_api import Browser, BrowserContext, Page
 from gaap.pages import ensure_assets
 from services.notify.documents.service import b64_uuid
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
-from tests.gateway.conftest import upstreams  # noqa: F401  (a fixture files_rig needs)
 from tests.notify.delivery.support import client
-from tests.notify.documents.rig import FilesRig, files_rig  # noqa: F401  (fixture)
+from tests.notify.documents.rig import FilesRig
 
 pytestmark = pytest.mark.browser
 
@@ -110,14 +109,14 @@ async def journey(context: BrowserContext, rig: FilesRig, *, axe: bool) -> Page:
 
 async def test_every_download_page_passes_axe(
     context: BrowserContext,
-    files_rig: FilesRig,  # noqa: F811  (the imported fixture)
+    files_rig: FilesRig,
 ) -> None:
     await journey(context, files_rig, axe=True)
 
 
 async def test_from_the_link_to_the_file_without_javascript(
     no_js: BrowserContext,
-    files_rig: FilesRig,  # noqa: F811  (the imported fixture)
+    files_rig: FilesRig,
 ) -> None:
     page = await journey(no_js, files_rig, axe=False)
 
@@ -131,7 +130,7 @@ async def test_from_the_link_to_the_file_without_javascript(
 
 async def test_the_pages_in_welsh_and_when_the_file_has_gone(
     context: BrowserContext,
-    files_rig: FilesRig,  # noqa: F811  (the imported fixture)
+    files_rig: FilesRig,
 ) -> None:
     link = await asyncio.to_thread(file_link, files_rig, confirm_email_before_download=False)
     page = await context.new_page()
@@ -153,7 +152,7 @@ async def test_the_pages_in_welsh_and_when_the_file_has_gone(
 
 async def test_the_unsubscribe_pages(
     context: BrowserContext,
-    files_rig: FilesRig,  # noqa: F811  (the imported fixture)
+    files_rig: FilesRig,
 ) -> None:
     sent = await asyncio.to_thread(
         client(files_rig.rig, "live").send_email_notification,

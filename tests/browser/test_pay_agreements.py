@@ -20,8 +20,6 @@ from tests.browser.test_pay_pages import (  # noqa: F401  (fixtures)
     press,
     return_url,
 )
-from tests.gateway.conftest import upstreams  # noqa: F401  (a fixture pay_rig needs)
-from tests.pay.conftest import pay_rig  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("pay_rig", ["sqlite"], indirect=True)]
 

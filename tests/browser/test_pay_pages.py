@@ -28,8 +28,7 @@ from gaap.pages import ensure_assets
 from services.pay.payments import tasks
 from tests.browser.conftest import run_asgi
 from tests.browser.test_pages_browser import assert_accessible, console_errors
-from tests.gateway.conftest import upstreams  # noqa: F401  (a fixture pay_rig needs)
-from tests.pay.conftest import PayRig, new_payment, pay_db, pay_rig, worker_ctx  # noqa: F401
+from tests.pay.conftest import PayRig, new_payment, pay_db, worker_ctx  # noqa: F401
 from tests.pay.pages.test_journeys import slow_provider
 from tests.pay.payments.test_expiry import age
 
@@ -66,7 +65,7 @@ class Department:
 
 
 @pytest.fixture
-def department(pay_rig: PayRig, return_url: str) -> Department:  # noqa: F811  (the imported fixture)
+def department(pay_rig: PayRig, return_url: str) -> Department:
     ensure_assets()
     return Department(pay_rig.gateway(pay_rig.main.keys["test"]), return_url)
 
@@ -236,7 +235,7 @@ async def test_a_welsh_payment_from_errors_to_success(context: BrowserContext, d
 @pytest.mark.parametrize("language", ["en", "cy"])
 async def test_every_payer_page_passes_axe(
     browser: Browser,
-    pay_rig: PayRig,  # noqa: F811  (the imported fixture)
+    pay_rig: PayRig,
     department: Department,
     pay_db: Database,  # noqa: F811  (the imported fixture)
     worker_ctx: dict[str, Any],  # noqa: F811  (the imported fixture)

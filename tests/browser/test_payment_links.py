@@ -16,15 +16,12 @@ from tests.browser.test_console_browser import _follow
 from tests.browser.test_console_notify_pay import _signed_in_admin
 from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
 from tests.browser.test_pay_pages import fill_card
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture)
-from tests.gateway.console.conftest import ConsoleRig, console_rig  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
+from tests.gateway.console.conftest import ConsoleRig
 
 pytestmark = pytest.mark.browser
 
 
-async def test_admin_creates_a_link_and_a_citizen_pays_it(browser: Browser, console_rig: ConsoleRig) -> None:  # noqa: F811
+async def test_admin_creates_a_link_and_a_citizen_pays_it(browser: Browser, console_rig: ConsoleRig) -> None:
     ensure_assets()
     context, page = await _signed_in_admin(browser, console_rig)
     errors = console_errors(page)

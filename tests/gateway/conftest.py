@@ -164,7 +164,7 @@ def make_settings(db_url: str, redis_url: str, upstreams: dict[str, str], **over
     return GatewaySettings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
+# The session fixture `upstreams`, registered once for the suite by tests/rigs.py.
 def upstreams() -> Iterator[dict[str, str]]:
     with (
         serve_in_thread(echo_app("notify")) as n,

@@ -40,10 +40,9 @@ from services.identity.accounts.notify import ACCOUNT_NOTICE_TEMPLATE, SMS_CODE_
 from services.identity.accounts.passwords import hash_password
 from services.identity.app import create_app as create_identity
 from services.identity.settings import IdentitySettings
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
 from tests.identity.support import Browser, Person, Phone, RelyingParty
-from tests.notify.conftest import NotifyRig, SmsFake, manage, notify_rig, sms_fake  # noqa: F401  (fixtures)
-from tests.notify.delivery.conftest import email_sink  # noqa: F401  (fixture)
+from tests.notify.conftest import NotifyRig, SmsFake, manage
 from tests.notify.delivery.support import spec as notify_worker_spec
 from tests.support import redis_database, serve_in_thread
 
@@ -189,8 +188,8 @@ def identity_settings(
     )
 
 
-@pytest.fixture(scope="session")
-def code_template(notify_rig: NotifyRig) -> str:  # noqa: F811
+# The session fixture `code_template`, registered once for the suite by tests/rigs.py.
+def code_template(notify_rig: NotifyRig) -> str:
     """Identity's emailed-code template in the notify rig's service, made with its `manage` key (identity's own key
     there cannot make templates, so the ids are configured, as an operator may)."""
     with manage(notify_rig.url, notify_rig.keys["manage"]) as api:
@@ -199,8 +198,8 @@ def code_template(notify_rig: NotifyRig) -> str:  # noqa: F811
         return str(created.json()["id"])
 
 
-@pytest.fixture(scope="session")
-def identity_templates(notify_rig: NotifyRig, code_template: str) -> dict[str, str]:  # noqa: F811
+# The session fixture `identity_templates`, registered once for the suite by tests/rigs.py.
+def identity_templates(notify_rig: NotifyRig, code_template: str) -> dict[str, str]:
     """All of identity's templates: the emailed code, the texted code (both on the priority lane), the notice."""
     made = {"email": code_template}
     with manage(notify_rig.url, notify_rig.keys["manage"]) as api:
@@ -213,14 +212,14 @@ def identity_templates(notify_rig: NotifyRig, code_template: str) -> dict[str, s
     return made
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+# The session fixture `identity_rig`, registered once for the suite by tests/rigs.py.
 def identity_rig(  # type: ignore[no-untyped-def]
     request,
     make_postgres_database,
     tmp_path_factory,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811
-    notify_rig: NotifyRig,  # noqa: F811
+    upstreams: dict[str, str],
+    notify_rig: NotifyRig,
     identity_templates: dict[str, str],
 ) -> Iterator[IdentityRig]:
     backend = request.param
@@ -283,7 +282,7 @@ def browser(identity_rig: IdentityRig) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def texting(notify_rig: NotifyRig, email_sink: SmtpSink, sms_fake: SmsFake) -> Iterator[SmsFake]:  # noqa: F811
+def texting(notify_rig: NotifyRig, email_sink: SmtpSink, sms_fake: SmsFake) -> Iterator[SmsFake]:
     """Notify's worker, for one module, delivering texts to the fake SMS provider (and email to the SMTP sink)."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

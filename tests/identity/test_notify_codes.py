@@ -8,11 +8,10 @@ import uuid
 import pytest
 
 from services.identity.accounts.notify import EMAIL_CODE_TEMPLATE, NotifyClient, NotifyUnavailable
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture the notify rig uses)
-from tests.notify.conftest import NotifyRig, manage, notify_rig  # noqa: F401  (fixture)
+from tests.notify.conftest import NotifyRig, manage
 
 
-async def test_a_code_is_sent_and_the_template_made_once(notify_rig: NotifyRig) -> None:  # noqa: F811
+async def test_a_code_is_sent_and_the_template_made_once(notify_rig: NotifyRig) -> None:
     first = NotifyClient(notify_rig.url, notify_rig.keys["manage"], timeout=10)
     second = NotifyClient(notify_rig.url, notify_rig.keys["manage"], timeout=10)
     try:
@@ -30,7 +29,7 @@ async def test_a_code_is_sent_and_the_template_made_once(notify_rig: NotifyRig) 
     assert "Your security code is 123456." in notification["body"]
 
 
-async def test_without_a_key_or_with_a_refused_send_the_page_is_told(notify_rig: NotifyRig) -> None:  # noqa: F811
+async def test_without_a_key_or_with_a_refused_send_the_page_is_told(notify_rig: NotifyRig) -> None:
     unconfigured = NotifyClient(notify_rig.url, "", timeout=5)
     with pytest.raises(NotifyUnavailable):
         await unconfigured.send_email_code("someone@example.gov.uk", {"code": "1", "expiry_minutes": "1"}, "t")

@@ -28,7 +28,7 @@ from gateway.sync.service import Pusher
 from gateway.tenants import service as tenants
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
 from tests.support import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,11 +131,11 @@ TEMPLATES = {
 }
 
 
-@pytest.fixture(scope="session")
+# The session fixture `notify_rig`, registered once for the suite by tests/rigs.py.
 def notify_rig(  # type: ignore[no-untyped-def]
     make_postgres_database,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811  (the gateway tests' fixture, imported above)
+    upstreams: dict[str, str],
 ) -> Iterator[NotifyRig]:
     gateway_db = make_postgres_database("gw_notify")
     notify_db = make_postgres_database("notify")
@@ -222,7 +222,7 @@ class SmsFake:
         return httpx.post(f"{self.url}/{provider}/inbound", json=body, timeout=30)
 
 
-@pytest.fixture(scope="session")
+# The session fixture `sms_fake`, registered once for the suite by tests/rigs.py.
 def sms_fake(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsFake]:
     store = tmp_path_factory.mktemp("sms")
     app = create_fake_sms_app(

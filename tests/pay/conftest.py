@@ -33,7 +33,7 @@ from gateway.tenants import service as tenants
 from services.pay.app import create_app as create_pay
 from services.pay.settings import PaySettings
 from services.pay.worker import worker_spec
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
 from tests.pay.openapi_contract import CONTRACT
 from tests.support import redis_database, serve_in_thread
 
@@ -210,13 +210,13 @@ def _redis_for(redis_url: str, backend: str) -> str:
     return redis_database(redis_url, 0 if backend == "sqlite" else 8)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+# The session fixture `pay_rig`, registered once for the suite by tests/rigs.py.
 def pay_rig(  # type: ignore[no-untyped-def]
     request,
     make_postgres_database,
     tmp_path_factory,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811  (the gateway tests' fixture, imported above)
+    upstreams: dict[str, str],
 ) -> Iterator[PayRig]:
     backend = request.param
     if backend == "sqlite":

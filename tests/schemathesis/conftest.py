@@ -32,9 +32,8 @@ from services.identity.app import create_app as create_identity
 from services.identity.settings import IdentitySettings
 from services.notify.tenancy.schemas import Permission
 from services.pay.app import create_app as create_pay
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import code_template  # noqa: F401  (fixture)
-from tests.notify.conftest import TEMPLATES, NotifyRig, notify_rig  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
+from tests.notify.conftest import TEMPLATES, NotifyRig
 from tests.pay.conftest import _pay_settings
 from tests.support import redis_database, serve_in_thread
 
@@ -125,9 +124,9 @@ def _document(base_url: str) -> dict[str, Any]:
 def platform_rig(  # type: ignore[no-untyped-def]
     make_postgres_database,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811
-    notify_rig: NotifyRig,  # noqa: F811
-    code_template: str,  # noqa: F811
+    upstreams: dict[str, str],
+    notify_rig: NotifyRig,
+    code_template: str,
 ) -> Iterator[PlatformRig]:
     rig_redis = redis_database(redis_url, 6)
     gateway_db = make_postgres_database("gw_fuzz")

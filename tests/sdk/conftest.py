@@ -11,9 +11,6 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from tests.gateway.conftest import upstreams  # noqa: F401  (fixture the rigs use)
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
-from tests.pay.conftest import pay_rig  # noqa: F401  (fixture)
 from tests.support import serve_in_thread
 
 #: pay_rig runs on both databases for pay's own tests; the SDK needs one of them.
@@ -70,7 +67,7 @@ class FaultProxy:
 
 
 @pytest.fixture
-def fault_proxy(notify_rig) -> Iterator[tuple[FaultProxy, str]]:  # type: ignore[no-untyped-def]  # noqa: F811
+def fault_proxy(notify_rig) -> Iterator[tuple[FaultProxy, str]]:  # type: ignore[no-untyped-def]
     proxy = FaultProxy(notify_rig.url)
     with serve_in_thread(proxy) as url:
         yield proxy, url

@@ -9,7 +9,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from gaap.webhooks import sign
-from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig
 from tests.notify.conftest import NotifyRig
 from tests.pay.conftest import PayRig
 from tests.sdk.conftest import ON_POSTGRES
@@ -30,7 +30,7 @@ def test_example_runs(
     index: int,
     notify_rig: NotifyRig,
     pay_rig: PayRig,
-    identity_rig: IdentityRig,  # noqa: F811
+    identity_rig: IdentityRig,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     namespace = {

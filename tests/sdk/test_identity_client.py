@@ -14,9 +14,8 @@ import pytest
 from gaap_client import APIError, AsyncIdentityClient, AuthorizationRequest, IdentityClient, SignInError
 from joserfc.jwk import ECKey
 
-from tests.identity.conftest import IdentityRig, code_template, identity_rig, identity_templates  # noqa: F401  (fixtures)
+from tests.identity.conftest import IdentityRig
 from tests.identity.support import Browser
-from tests.notify.conftest import notify_rig  # noqa: F401  (fixture)
 
 REDIRECT = "https://rp.example.test/callback"
 
@@ -55,7 +54,7 @@ def signs_in(rig: IdentityRig, request: AuthorizationRequest) -> str:
     return location
 
 
-def test_a_sync_relying_party_signs_a_person_in(identity_rig: IdentityRig) -> None:  # noqa: F811
+def test_a_sync_relying_party_signs_a_person_in(identity_rig: IdentityRig) -> None:
     """With RS256 ID tokens: the SDK verifies them with the JWKS's RSA key (the async test's client has ES256)."""
     key = register(identity_rig, "sdk-sync", IdTokenSigningAlgorithm="RS256")
     with IdentityClient(identity_rig.issuer, "sdk-sync", key, REDIRECT) as identity:
@@ -72,7 +71,7 @@ def test_a_sync_relying_party_signs_a_person_in(identity_rig: IdentityRig) -> No
         assert logout.startswith(identity_rig.issuer + "logout?id_token_hint=")
 
 
-async def test_an_async_relying_party_and_what_it_refuses(identity_rig: IdentityRig) -> None:  # noqa: F811
+async def test_an_async_relying_party_and_what_it_refuses(identity_rig: IdentityRig) -> None:
     key = await asyncio.to_thread(register, identity_rig, "sdk-async")
     async with AsyncIdentityClient(identity_rig.issuer, "sdk-async", json.dumps(key), REDIRECT) as identity:
         request = await identity.authorization_request(vtr="Cl.Cm")

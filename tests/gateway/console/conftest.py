@@ -43,10 +43,10 @@ from services.identity.app import create_app as create_identity
 from services.identity.demo import new_client_key
 from services.pay.app import create_app as create_pay
 from services.pay.settings import PaySettings
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
-from tests.identity.conftest import PASSWORD, code_template, identity_settings  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
+from tests.identity.conftest import PASSWORD, identity_settings
 from tests.identity.support import Browser, Person
-from tests.notify.conftest import NotifyRig, notify_rig  # noqa: F401  (fixture)
+from tests.notify.conftest import NotifyRig
 from tests.pay.conftest import MIGRATIONS as PAY_MIGRATIONS
 from tests.pay.conftest import _pay_settings
 from tests.support import redis_database, serve_in_thread
@@ -194,13 +194,13 @@ async def _seed_and_push(
         await db.dispose()
 
 
-@pytest.fixture(scope="session")
+# The session fixture `console_rig`, registered once for the suite by tests/rigs.py.
 def console_rig(  # type: ignore[no-untyped-def]
     make_postgres_database,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811
-    notify_rig: NotifyRig,  # noqa: F811
-    code_template: str,  # noqa: F811
+    upstreams: dict[str, str],
+    notify_rig: NotifyRig,
+    code_template: str,
 ) -> Iterator[ConsoleRig]:
     rig_redis = redis_database(redis_url, 8)
     gateway_db = make_postgres_database("gw_console")

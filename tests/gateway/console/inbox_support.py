@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from pydantic import SecretStr
 
 from gaap.db.engine import Database
@@ -33,10 +32,10 @@ from services.identity.demo import new_client_key
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliverySettings, worker_spec
-from tests.gateway.conftest import make_settings, upstreams  # noqa: F401  (fixture)
+from tests.gateway.conftest import make_settings
 from tests.gateway.console.conftest import OPERATOR, ROOT, ConsoleRig, _seed_and_push
-from tests.identity.conftest import PASSWORD, code_template, identity_settings  # noqa: F401  (fixture)
-from tests.notify.conftest import NotifyRig, manage, notify_rig, notify_settings  # noqa: F401  (fixture)
+from tests.identity.conftest import PASSWORD, identity_settings
+from tests.notify.conftest import NotifyRig, manage, notify_settings
 from tests.support import redis_database, serve_in_thread
 
 
@@ -92,13 +91,13 @@ async def _email_template(gateway_db: str, settings: object, rig_url: str, servi
     return str(created.json()["id"])
 
 
-@pytest.fixture(scope="session")
+# The session fixture `inbox_console`, registered once for the suite by tests/rigs.py.
 def inbox_console(  # type: ignore[no-untyped-def]
     make_postgres_database,
     redis_url: str,
-    upstreams: dict[str, str],  # noqa: F811
-    notify_rig: NotifyRig,  # noqa: F811
-    code_template: str,  # noqa: F811
+    upstreams: dict[str, str],
+    notify_rig: NotifyRig,
+    code_template: str,
 ) -> Iterator[InboxConsole]:
     rig_redis = redis_database(redis_url, 10)
     gateway_db = make_postgres_database("gw_console_inbox")

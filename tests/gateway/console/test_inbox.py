@@ -8,7 +8,7 @@ import re
 import uuid
 
 from tests.gateway.console.conftest import ConsoleBrowser, ConsoleRig
-from tests.gateway.console.inbox_support import InboxConsole, inbox_console  # noqa: F401  (fixture)
+from tests.gateway.console.inbox_support import InboxConsole
 
 EMAIL_LINK = re.compile(r'href="(/console/services/[^"]+/inbox/emails/([0-9a-f-]{36}))"')
 
@@ -19,7 +19,7 @@ def _send(browser: ConsoleBrowser, rig: InboxConsole, recipient: str, ref: str) 
     assert sent.status_code == 303, sent.text
 
 
-def test_a_sent_email_reaches_the_inbox(inbox_console: InboxConsole) -> None:  # noqa: F811
+def test_a_sent_email_reaches_the_inbox(inbox_console: InboxConsole) -> None:
     rig = inbox_console
     browser = rig.browser()
     try:
@@ -59,7 +59,7 @@ def test_a_sent_email_reaches_the_inbox(inbox_console: InboxConsole) -> None:  #
         browser.close()
 
 
-def test_only_notify_roles_see_the_inbox(inbox_console: InboxConsole) -> None:  # noqa: F811
+def test_only_notify_roles_see_the_inbox(inbox_console: InboxConsole) -> None:
     rig = inbox_console
     browser = rig.browser()
     try:

@@ -1,3 +1,3 @@
 """The bulk tests use the notify rig, and the delivery tests' database handle and SMTP sink for the lane test."""
 
-from tests.notify.delivery.conftest import db, email_sink  # noqa: F401  (fixtures)
+from tests.notify.delivery.conftest import db  # noqa: F401  (fixtures)

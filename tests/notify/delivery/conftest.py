@@ -27,7 +27,7 @@ async def db(notify_rig: NotifyRig) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.fixture(scope="session")
+# The session fixture `email_sink`, registered once for the suite by tests/rigs.py.
 def email_sink(notify_rig: NotifyRig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpSink]:
     receipts = ReceiptSettings(
         url=f"{notify_rig.url}/notifications/email/smtp",

@@ -71,7 +71,7 @@ class FilesRig:
         return self.rig.url
 
 
-@pytest.fixture(scope="session")
+# The session fixture `files_rig`, registered once for the suite by tests/rigs.py.
 def files_rig(
     make_postgres_database: Any, redis_url: str, upstreams: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FilesRig]:

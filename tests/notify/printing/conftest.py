@@ -22,7 +22,7 @@ from services.notify.delivery import letters as print_letters
 from services.notify.delivery.providers import CLOCK
 from tests.notify.callbacks.conftest import receiver, receiver_server  # noqa: F401  (fixtures)
 from tests.notify.conftest import PRINT_CREDENTIALS, NotifyRig
-from tests.notify.delivery.conftest import db, email_sink  # noqa: F401  (fixtures)
+from tests.notify.delivery.conftest import db  # noqa: F401  (fixtures)
 from tests.notify.delivery.support import handler_ctx
 from tests.support import serve_in_thread
 

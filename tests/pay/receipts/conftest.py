@@ -28,9 +28,8 @@ from gateway.sync.service import Pusher
 from gateway.tenants import service as tenants
 from services.pay.receipts.models import ConfirmationEmail
 from services.pay.worker import worker_spec
-from tests.gateway.conftest import MASTER, make_settings, upstreams  # noqa: F401  (fixture)
-from tests.notify.conftest import NotifyRig, notify_rig  # noqa: F401  (fixture)
-from tests.notify.delivery.conftest import email_sink  # noqa: F401  (fixture)
+from tests.gateway.conftest import MASTER, make_settings
+from tests.notify.conftest import NotifyRig
 from tests.notify.delivery.support import running_worker
 from tests.pay.conftest import PayRig
 from tests.support import serve_in_thread
@@ -72,7 +71,7 @@ class NotifyDoor:
 
 
 @pytest.fixture(scope="session")
-def pay_notify_key(notify_rig: NotifyRig, upstreams: dict[str, str]) -> str:  # noqa: F811
+def pay_notify_key(notify_rig: NotifyRig, upstreams: dict[str, str]) -> str:
     """The platform's pay service in notify's gateway: a live key with `manage_templates`, pushed to notify."""
 
     async def make() -> str:
@@ -107,7 +106,7 @@ def pay_notify_key(notify_rig: NotifyRig, upstreams: dict[str, str]) -> str:  # 
 
 
 @pytest.fixture(scope="session")
-def notify_door(notify_rig: NotifyRig) -> Iterator[NotifyDoor]:  # noqa: F811
+def notify_door(notify_rig: NotifyRig) -> Iterator[NotifyDoor]:
     door = NotifyDoor(notify_rig.url)
     app = Starlette(routes=[Route("/{path:path}", door.forward, methods=["GET", "POST"])])
     with serve_in_thread(app) as url:
@@ -133,8 +132,8 @@ def receipts_on(pay_rig: PayRig, pay_notify_key: str, notify_door: NotifyDoor) -
 @pytest.fixture
 async def workers(
     receipts_on: PayRig,
-    notify_rig: NotifyRig,  # noqa: F811
-    email_sink: SmtpSink,  # noqa: F811
+    notify_rig: NotifyRig,
+    email_sink: SmtpSink,
 ) -> AsyncIterator[None]:
     """Pay's worker and notify's, in this event loop (so the test's own HTTP calls go to threads)."""
     stop = asyncio.Event()
