@@ -54,7 +54,7 @@ system-test-deps: ## Debian packages the tests need (redis-server, chromium, fon
 	fi
 
 test: bootstrap $(TOOLS_STAMP) system-test-deps ## The whole suite against throwaway PostgreSQL and Redis, then the embedded smoke test
-	$(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -n 2 -m "not embedded" $(PYTEST_ARGS)
+	$(BIN)/python -m gaap.embedded.testservers -- $(BIN)/pytest -n 3 -m "not embedded" $(PYTEST_ARGS)
 	$(BIN)/pytest -m embedded $(PYTEST_ARGS)
 
 soak: bootstrap system-test-deps ## The reliability suite's long profile: 5,000-text runs, more kills, 30 s outages
