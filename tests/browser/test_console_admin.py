@@ -10,27 +10,17 @@ import re
 import uuid
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 from sqlalchemy import select
 
 from gateway.invitations.models import Invitation
 from tests.browser.test_console_browser import _follow
-from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
+from tests.browser.test_pages_browser import assert_accessible, console_errors, sign_in, submit
 from tests.gateway.console.admin_support import _on, enable_invitations, members, operator, run, sent_email
 from tests.gateway.console.conftest import ConsoleRig
-from tests.identity.support import Person
 
 pytestmark = pytest.mark.browser
 LINK = re.compile(r"https?://[^\s)]+(/console/invitations/[A-Za-z0-9_-]+)")
-
-
-async def _sign_in(page: Page, person: Person) -> None:
-    await page.get_by_label("Email address").fill(person.email)
-    await submit(page, "Continue")
-    await page.get_by_label("Password").fill(person.password)
-    await submit(page, "Continue")
-    await page.get_by_label("Security code").fill(person.next_code())
-    assert await submit(page, "Continue") == 200
 
 
 async def test_operator_creates_a_service_changes_a_setting_and_a_member_joins(
@@ -45,7 +35,7 @@ async def test_operator_creates_a_service_changes_a_setting_and_a_member_joins(
     errors = console_errors(page)
     try:
         await page.goto(f"{console_rig.url}/console/organisations")
-        await _sign_in(page, person)
+        await sign_in(page, person)
         assert await page.locator("h1").inner_text() == "Organisations"
         await assert_accessible(page)
 
@@ -132,7 +122,7 @@ async def test_operator_creates_a_service_changes_a_setting_and_a_member_joins(
             member_page = await member_context.new_page()
             member_errors = console_errors(member_page)
             await member_page.goto(console_rig.url + link.group(1))
-            await _sign_in(member_page, invitee)
+            await sign_in(member_page, invitee)
             assert await member_page.locator("h1").inner_text() == "Join Renew a licence"
             await assert_accessible(member_page)
             assert await submit(member_page, "Accept invitation") == 200

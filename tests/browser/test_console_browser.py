@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
+from tests.browser.test_pages_browser import assert_accessible, console_errors, sign_in, submit
 from tests.gateway.console.conftest import ConsoleRig
 
 pytestmark = pytest.mark.browser
@@ -30,12 +30,7 @@ async def test_admin_signs_in_creates_and_revokes_a_key(browser: Browser, consol
     try:
         await page.goto(f"{console_rig.url}/console")
         assert "/identity/sign-in" in page.url  # no session: identity asks who it is
-        await page.get_by_label("Email address").fill(admin.email)
-        await submit(page, "Continue")
-        await page.get_by_label("Password").fill(admin.password)
-        await submit(page, "Continue")
-        await page.get_by_label("Security code").fill(admin.next_code())
-        assert await submit(page, "Continue") == 200
+        await sign_in(page, admin)
         assert page.url == f"{console_rig.url}/console"
         assert await page.locator("h1").inner_text() == "Your services"
         await assert_accessible(page)

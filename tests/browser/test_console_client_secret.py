@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.browser.test_console_browser import _follow
-from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
+from tests.browser.test_pages_browser import assert_accessible, console_errors, sign_in, submit
 from tests.gateway.console.conftest import ConsoleRig
 from tests.identity.support import RelyingParty, code_from
 
@@ -33,12 +33,7 @@ async def test_admin_generates_a_client_secret_the_relying_party_uses(
     clients = f"{console_rig.url}/console/services/{console_rig.demo_service_id}/identity/clients"
     try:
         await page.goto(clients + "/register")
-        await page.get_by_label("Email address").fill(admin.email)
-        await submit(page, "Continue")
-        await page.get_by_label("Password").fill(admin.password)
-        await submit(page, "Continue")
-        await page.get_by_label("Security code").fill(admin.next_code())
-        assert await submit(page, "Continue") == 200
+        await sign_in(page, admin)
         assert await page.locator("h1").inner_text() == "Register a client"
 
         await page.get_by_label("Name", exact=True).fill(f"Secret client {uuid.uuid4().hex[:6]}")

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page
 
 from gateway.console.clients import ClientForm
 from tests.browser.test_console_browser import _follow
-from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
+from tests.browser.test_pages_browser import assert_accessible, console_errors, sign_in, submit
 from tests.gateway.console.admin_support import register_while_identity_is_down, sweep
 from tests.gateway.console.inbox_support import InboxConsole
 
@@ -27,12 +27,7 @@ pytestmark = pytest.mark.browser
 async def _sign_in(page: Page, rig: InboxConsole) -> None:
     admin = await asyncio.to_thread(rig.admin)
     await page.goto(f"{rig.url}/console/services/{rig.demo_service_id}")
-    await page.get_by_label("Email address").fill(admin.email)
-    await submit(page, "Continue")
-    await page.get_by_label("Password").fill(admin.password)
-    await submit(page, "Continue")
-    await page.get_by_label("Security code").fill(admin.next_code())
-    assert await submit(page, "Continue") == 200
+    await sign_in(page, admin)
     assert await page.locator("h1").inner_text() == "Demo service"
 
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.browser.test_console_browser import _follow
-from tests.browser.test_pages_browser import assert_accessible, console_errors, submit
+from tests.browser.test_pages_browser import assert_accessible, console_errors, sign_in, submit
 from tests.gateway.console.conftest import ConsoleRig, _add_member
 
 pytestmark = pytest.mark.browser
@@ -25,12 +25,7 @@ async def _signed_in(browser: Browser, rig: ConsoleRig, *, javascript: bool = Tr
     context = await browser.new_context(java_script_enabled=javascript)
     page = await context.new_page()
     await page.goto(f"{rig.url}/console/services/{rig.demo_service_id}")
-    await page.get_by_label("Email address").fill(admin.email)
-    await submit(page, "Continue")
-    await page.get_by_label("Password").fill(admin.password)
-    await submit(page, "Continue")
-    await page.get_by_label("Security code").fill(admin.next_code())
-    assert await submit(page, "Continue") == 200
+    await sign_in(page, admin)
     assert await page.locator("h1").inner_text() == "Demo service"
     return context, page
 

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gaap.app import RequestContextMiddleware
 from gaap.pages import CsrfProtected, PageRoute, Pages, assets_app, ensure_assets
 from tests.browser.conftest import WCAG_22_AA, run_asgi
+from tests.identity.support import Person
 
 pytestmark = pytest.mark.browser
 
@@ -158,6 +159,17 @@ async def submit(page: Page, button: str) -> int:
     response = await navigation.value
     assert response is not None
     return response.status
+
+
+async def sign_in(page: Page, person: Person) -> None:
+    """Answer identity's sign-in pages at `Cl.Cm` (email, password, authenticator code), as the page is showing them,
+    and check the page it leads back to answered 200."""
+    await page.get_by_label("Email address").fill(person.email)
+    await submit(page, "Continue")
+    await page.get_by_label("Password").fill(person.password)
+    await submit(page, "Continue")
+    await page.get_by_label("Security code").fill(person.next_code())
+    assert await submit(page, "Continue") == 200
 
 
 async def test_page_has_govuk_styles_and_scripts_under_the_csp(context: BrowserContext) -> None:
